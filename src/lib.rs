@@ -1,0 +1,6 @@
+//! scimgate: a SCIM 2.0 gateway in front of applications that do not speak the IdP's SCIM.
+//!
+//! The request path is `server → auth → dialect → scim → target`; see `docs/architecture.md`.
+
+pub mod scim;
+pub mod target;

@@ -1,0 +1,1 @@
+//! Filter evaluation over JSON resources, following the schema's `caseExact` and types.

@@ -1,0 +1,1 @@
+//! Filter parser: hand-written recursive descent with length and nesting limits.
