@@ -2,5 +2,7 @@
 //!
 //! The request path is `server → auth → dialect → scim → target`; see `docs/architecture.md`.
 
+pub mod auth;
 pub mod scim;
+pub mod settings;
 pub mod target;

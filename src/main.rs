@@ -1,1 +1,5 @@
-fn main(){}
+//! The `scimgate` command line.
+
+fn main() {
+    eprintln!("scimgate: the command line is being assembled");
+}
