@@ -6,3 +6,4 @@ pub mod auth;
 pub mod scim;
 pub mod settings;
 pub mod target;
+pub mod mapping;

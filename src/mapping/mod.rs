@@ -1,0 +1,3 @@
+//! The mapping language: the file format, its compiler and diagnostics.
+
+pub mod expr;

@@ -1,0 +1,537 @@
+//! The mapping file format (`apiVersion: scimgate/v1`): Rust types from which the YAML is read and
+//! the JSON Schema (`scimgate schema`) is generated. Doc comments here are the schema's
+//! descriptions, written for mapping authors.
+//!
+//! Everything stringly typed here (SCIM paths, native paths, JSONPaths, templates, expressions)
+//! keeps its source location so the compiler can report errors at file:line:col.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A string with its location in the mapping file.
+pub type Text = Spanned<String>;
+
+/// A mapping: how one application's native user/group API serves SCIM.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingFile {
+    /// Format version. Must be `scimgate/v1`.
+    #[serde(rename = "apiVersion")]
+    #[schemars(with = "String", extend("const" = "scimgate/v1"))]
+    pub api_version: Text,
+    /// Short name of the target application, used in logs and metrics.
+    pub name: String,
+    /// What this mapping is for.
+    #[serde(default)]
+    pub description: String,
+    /// How to reach the application: base URL, authentication, TLS, timeouts, retries, limits.
+    /// Deployment settings may override any of these keys per route.
+    pub backend: crate::backend::BackendSettings,
+    /// Constants usable in templates as `vars.NAME`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// Named lookups (e.g. role name → role id) usable as the `lookup("NAME")` transform; answers
+    /// are cached per replica.
+    #[serde(default)]
+    pub lookups: BTreeMap<String, LookupSpec>,
+    /// How native error answers become SCIM errors. Rules are tried in order; the first match
+    /// wins. Without a match: 404 → 404, 409 → 409 uniqueness, other 4xx → 400 invalidValue with
+    /// the application's message, 429/503 → passed on with Retry-After, other 5xx → 502.
+    #[serde(default)]
+    pub errors: Vec<ErrorRule>,
+    /// The SCIM User resource.
+    pub users: ResourceSpec,
+    /// The SCIM Group resource.
+    pub groups: ResourceSpec,
+}
+
+/// A native lookup: turns a value (available as `value` in the call) into another.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSpec {
+    /// The read-only call that answers the lookup.
+    pub call: CallSpec,
+    /// JSONPath into the answer selecting the result.
+    #[schemars(with = "String")]
+    pub result: Text,
+    /// What an answer of 404, or no match of `result`, means.
+    #[serde(default)]
+    pub on_missing: OnMissing,
+    /// Seconds an answer stays cached in this replica.
+    #[serde(default = "default_lookup_ttl")]
+    pub cache_ttl_secs: u64,
+}
+
+fn default_lookup_ttl() -> u64 {
+    300
+}
+
+/// What a lookup does when nothing is found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnMissing {
+    /// The SCIM request fails with 400 invalidValue naming the value.
+    #[default]
+    Error,
+    /// The lookup yields null.
+    Null,
+}
+
+/// Maps a native error answer to a SCIM error.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorRule {
+    /// Which answers this rule matches; every given condition must hold.
+    pub when: ErrorMatch,
+    /// The SCIM error to answer.
+    pub scim: ScimErrorSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorMatch {
+    /// HTTP status codes.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// Text the answer body must contain (case-insensitive).
+    #[serde(default)]
+    pub body_contains: Option<String>,
+    /// Only for this operation (`create`, `get`, `update`, `delete`, `list`, `members`).
+    #[serde(default)]
+    pub operation: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScimErrorSpec {
+    /// HTTP status of the SCIM error.
+    pub status: u16,
+    /// RFC 7644 `scimType`, e.g. `uniqueness`, `invalidValue`, `mutability`.
+    #[serde(default)]
+    pub scim_type: Option<String>,
+    /// Detail shown to the IdP administrator; a template that may use `message` (the
+    /// application's own error text) and `status`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub detail: Option<Text>,
+}
+
+/// How one SCIM resource type maps onto the application.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSpec {
+    /// Identity: the native id and how the SCIM `id` encodes it.
+    pub id: IdSpec,
+    /// Attribute mappings. Only SCIM attributes listed here are advertised in `/Schemas`.
+    pub attributes: Vec<AttributeSpec>,
+    /// Read one record by native id (`{id}` in templates). A 404 means the resource does not exist.
+    pub get: OperationSpec,
+    /// Create a record. The native document built from the attributes' create shape is `doc`.
+    pub create: OperationSpec,
+    /// Change a record.
+    pub update: UpdateSpec,
+    /// Delete a record (a SCIM DELETE).
+    pub delete: OperationSpec,
+    /// List records page by page (used for unfiltered queries and gateway-side filtering).
+    pub list: ListSpec,
+    /// Native translations of SCIM filters, tried in order.
+    #[serde(default)]
+    pub filters: Vec<FilterRule>,
+    /// What to do with a filter no rule translates.
+    #[serde(default)]
+    pub other_filters: OtherFilters,
+    /// Calls triggered by the value of a SCIM attribute after create or update, e.g. `active`
+    /// false → a soft delete, true → a restore call.
+    #[serde(default)]
+    pub triggers: Vec<TriggerSpec>,
+    /// Group membership (Group resource only).
+    #[serde(default)]
+    pub members: Option<MembersSpec>,
+}
+
+/// The native identity of a record.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdSpec {
+    /// JSONPath reading the native id from a native record, e.g. `$.id` or `$.urn`.
+    #[schemars(with = "String")]
+    pub read: Text,
+    /// For applications where the client chooses the id: a template computing it from the SCIM
+    /// resource at create time, e.g. `urn:li:corpuser:{scim.userName}`. Absent: the application
+    /// assigns the id and it is read from the create answer with `read`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub template: Option<Text>,
+    /// How the SCIM `id` encodes the native id.
+    #[serde(default)]
+    pub encoding: IdEncoding,
+}
+
+/// SCIM id ↔ native id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdEncoding {
+    /// The native id is the SCIM id.
+    #[default]
+    Plain,
+    /// The SCIM id is the unpadded base64url of the native id (for URNs and other ids with
+    /// characters that are awkward in URLs).
+    Base64url,
+}
+
+/// One attribute mapping: a SCIM attribute (or a constant) and a native field.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeSpec {
+    /// SCIM attribute path: `userName`, `name.givenName`, `emails[type eq "work"].value`,
+    /// `roles.value` (all values of a multi-valued attribute), or a URN-qualified extension
+    /// attribute such as `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`.
+    /// Absent for native fields that only get a constant (`value`) or a computed value (`from`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub scim: Option<Text>,
+    /// Native field path written on create and update and read back: `email`,
+    /// `profile.title`, `teams[]` (array of values), `roles[].id` (array of objects keyed by id),
+    /// `phones[type=WORK].phoneNumber` (element selected by a key field).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub native: Option<Text>,
+    /// Native field path used on create instead of `native`; `false` = not sent on create.
+    #[serde(default)]
+    pub create: Option<FieldTarget>,
+    /// Native field path used on update instead of `native`; `false` = never updated.
+    #[serde(default)]
+    pub update: Option<FieldTarget>,
+    /// How to read the value back: a JSONPath into the native record (instead of deriving it from
+    /// `native`), or `false` when the value cannot be read back.
+    #[serde(default)]
+    pub read: Option<FieldTarget>,
+    /// A constant written to the native field (with no `scim`).
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub value: Option<serde_json::Value>,
+    /// An expression computing the native value (with no `scim`), e.g. `now | epoch_ms`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub from: Option<Text>,
+    /// Transforms applied to the SCIM value on its way to the application, e.g.
+    /// `[lower, slug]` or `["map({\"true\": \"ACTIVE\", \"false\": \"SUSPENDED\"})"]`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub to_native: Vec<Text>,
+    /// Transforms applied to the native value on its way back to SCIM.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub to_scim: Vec<Text>,
+    /// For a multi-valued SCIM source: which element to use.
+    #[serde(default)]
+    pub select: Option<Select>,
+    /// Fields added to every native array element this mapping writes (e.g. `{type: role}`).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub element: BTreeMap<String, serde_json::Value>,
+    /// The attribute cannot change after create (a key of the native record); an update that
+    /// changes it fails with 400 mutability.
+    #[serde(default)]
+    pub immutable: bool,
+    /// Overrides the schema's `caseExact` for this attribute (advertised in `/Schemas` and used by
+    /// gateway-side filtering).
+    #[serde(default)]
+    pub case_exact: Option<bool>,
+    /// Only for these operations (default: create and update).
+    #[serde(default)]
+    pub on: Vec<WriteOp>,
+}
+
+/// A native field path, or `false`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FieldTarget {
+    /// Never (on this verb).
+    Off(bool),
+    /// This path.
+    Path(#[schemars(with = "String")] Text),
+}
+
+/// Which write operations an attribute mapping applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOp {
+    Create,
+    Update,
+}
+
+/// Picks one element of a multi-valued SCIM attribute.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Select {
+    /// The element marked `primary`, else the first.
+    PrimaryOrFirst,
+    /// The element marked `primary`, else the only element; several elements and none primary
+    /// fail with 400 invalidValue and this detail.
+    PrimaryOrOnly {
+        /// Detail of the 400 error.
+        error: String,
+    },
+}
+
+/// A sequence of native calls run in order. Later steps see earlier captures.
+pub type OperationSpec = Vec<CallSpec>;
+
+/// One native HTTP call.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    /// Names the step in error details and logs (default: the method and URL template).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// HTTP method.
+    pub method: HttpMethod,
+    /// URL template relative to the backend's base URL, e.g. `/v1/users/{id}`; every `{…}`
+    /// insertion is percent-encoded.
+    #[schemars(with = "String")]
+    pub url: Text,
+    /// Query parameters (templates); parameters whose value is null are left out.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub query: BTreeMap<String, Text>,
+    /// Extra headers (templates).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub headers: BTreeMap<String, Text>,
+    /// Body template: any YAML value; a string that is exactly `{expr}` is replaced by the
+    /// expression's JSON value, other strings are interpolated.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub body: Option<Spanned<serde_json::Value>>,
+    /// Run this step only when the expression is truthy.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub when: Option<Text>,
+    /// Run this step once per element of the array the expression yields, with the element as
+    /// `item` (and `index`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub for_each: Option<Text>,
+    /// Values captured from the JSON answer: name → JSONPath (first match, or null).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub capture: BTreeMap<String, Text>,
+    /// Values captured from the JSON answer: name → JSONPath (all matches, as an array).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub capture_all: BTreeMap<String, Text>,
+    /// Statuses other than 2xx that count as success for this step (e.g. 404 on a read of an
+    /// optional aspect); the answer's captures then yield null.
+    #[serde(default)]
+    pub accept: Vec<u16>,
+    /// JSONPath to the native record in the answer of a `get` or `create` step (default `$`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub record: Option<Text>,
+}
+
+/// HTTP methods a step may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Head,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+/// How changes are written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSpec {
+    /// The update style; decides what the steps receive:
+    /// `json_patch` → `patch` (RFC 6902 operations from the current record to the new one);
+    /// `merge_patch` → `changes` (only the changed fields, new values);
+    /// `put` → `doc` (the whole record with changes applied, read-modify-write);
+    /// `per_key` → one run of the steps per changed top-level key of the record, with `key`
+    /// and `value` (whole-aspect upserts).
+    pub style: UpdateStyle,
+    /// For `merge_patch`: the value sent to clear a field, for applications where null means
+    /// "leave alone" (e.g. `""`). Default: null.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub clear_with: Option<serde_json::Value>,
+    /// The calls that write the change; skipped when nothing changed.
+    pub steps: OperationSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateStyle {
+    JsonPatch,
+    MergePatch,
+    Put,
+    PerKey,
+}
+
+/// Listing records.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListSpec {
+    /// The list call; templates see `limit`, `offset`, `page` and `cursor` per the paging style.
+    pub call: CallSpec,
+    /// JSONPath to the records in the answer, e.g. `$.data[*]`.
+    #[schemars(with = "String")]
+    pub records: Text,
+    /// JSONPath to the total count, when the application gives one.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub total: Option<Text>,
+    /// How pages are requested.
+    pub paging: Paging,
+    /// Records read at most for one gateway-side filtered query.
+    #[serde(default = "default_max_scan")]
+    pub max_scan: usize,
+}
+
+fn default_max_scan() -> usize {
+    10_000
+}
+
+/// Paging styles.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Paging {
+    /// `offset` (0-based) and `limit` parameters; SCIM `startIndex`/`count` map onto them.
+    Offset {
+        /// Largest page the application serves.
+        max_limit: usize,
+    },
+    /// `page` number and `limit` page size.
+    Page {
+        max_limit: usize,
+        /// Number of the first page (0 or 1).
+        #[serde(default)]
+        first_page: u64,
+    },
+    /// An opaque cursor: `cursor` is null for the first page and the value read by `next` after.
+    /// The gateway walks forward and remembers cursors per position (per replica).
+    Cursor {
+        max_limit: usize,
+        /// JSONPath to the next page's cursor (absent or null on the last page).
+        #[schemars(with = "String")]
+        next: Text,
+    },
+}
+
+/// A SCIM filter the application can answer natively.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterRule {
+    /// The SCIM attribute path compared, e.g. `userName` or `emails.value`.
+    #[schemars(with = "String")]
+    pub attribute: Text,
+    /// The operator (`eq`, `sw`, `co`, …).
+    #[serde(default = "default_op")]
+    pub op: String,
+    /// The call; `value` is the filter's comparison value.
+    pub call: CallSpec,
+    /// How to read the answer.
+    pub result: FilterResult,
+}
+
+fn default_op() -> String {
+    "eq".into()
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum FilterResult {
+    /// The answer is one record (a path lookup); 404 means no match.
+    Single,
+    /// The answer lists records at this JSONPath (matches may be fuzzy: the SCIM filter is always
+    /// applied again by the gateway to what comes back).
+    Records(#[schemars(with = "String")] Text),
+}
+
+/// Filters without a native translation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OtherFilters {
+    /// Evaluate the filter in the gateway over a listing, up to `list.max_scan` records; more
+    /// records fail with 400 tooMany.
+    #[default]
+    Scan,
+    /// Answer 400 invalidFilter.
+    Reject,
+}
+
+/// Calls run when a SCIM attribute takes a value (on create when present, on update when it
+/// changes to it).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// The SCIM attribute, e.g. `active`.
+    #[schemars(with = "String")]
+    pub attribute: Text,
+    /// The value that triggers the calls.
+    #[schemars(with = "serde_json::Value")]
+    pub equals: serde_json::Value,
+    /// Also on create when the new resource has this value.
+    #[serde(default)]
+    pub on_create: bool,
+    /// The calls.
+    pub steps: OperationSpec,
+}
+
+/// Where group membership lives and how it changes.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembersSpec {
+    /// How to read a group's members.
+    pub read: MembersRead,
+    /// Adding members; `members` holds the native ids of the added members.
+    pub add: MemberWrite,
+    /// Removing members; `members` holds the native ids of the removed members.
+    pub remove: MemberWrite,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembersRead {
+    /// A call answering the members of group `{id}`; absent: members are in the group record.
+    #[serde(default)]
+    pub call: Option<CallSpec>,
+    /// JSONPath to member entries (in the call's answer, or in the group record).
+    #[schemars(with = "String")]
+    pub records: Text,
+    /// JSONPath, relative to a member entry, to the member's native user id.
+    #[schemars(with = "String")]
+    pub value: Text,
+    /// JSONPath, relative to a member entry, to a display name.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub display: Option<Text>,
+    /// Paging of the members call.
+    #[serde(default)]
+    pub paging: Option<Paging>,
+}
+
+/// How member changes are written.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberWrite {
+    /// `batch`: the steps run once with all changed members in `members` (and the complete new
+    /// member list in `members_after`); `each`: the steps run once per member with `member`.
+    pub mode: MemberMode,
+    pub steps: OperationSpec,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberMode {
+    Batch,
+    Each,
+}
