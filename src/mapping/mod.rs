@@ -1,3 +1,4 @@
 //! The mapping language: the file format, its compiler and diagnostics.
 
 pub mod expr;
+pub mod native_path;
