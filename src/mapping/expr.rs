@@ -723,6 +723,9 @@ pub enum EvalError {
     /// A lookup failed (the lookup resolver explains).
     #[error("{0}")]
     Lookup(String),
+    /// A lookup's native call failed; carries the SCIM error to answer.
+    #[error("{0}")]
+    Scim(crate::scim::ScimError),
 }
 
 /// Answers the `lookup` transform (native calls with caching).
