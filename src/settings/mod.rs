@@ -132,6 +132,15 @@ pub struct RouteSettings {
 pub enum TargetSettings {
     /// Users and groups held in process memory, lost on restart. For trying and testing only.
     Memory,
+    /// An application reached through a mapping file.
+    Mapping {
+        /// The mapping file; a relative path is resolved against the settings file's directory.
+        file: PathBuf,
+        /// Overrides of the mapping's `backend` section, key by key (base URL, credentials, TLS,
+        /// timeouts), so one mapping serves several deployments.
+        #[serde(default)]
+        backend: Option<serde_json::Value>,
+    },
 }
 
 /// Credentials a route accepts.
@@ -200,8 +209,16 @@ impl Settings {
             )
             .build()
             .map_err(|e| invalid(e.to_string()))?;
-        let settings: Settings = built.try_deserialize().map_err(|e| invalid(e.to_string()))?;
+        let mut settings: Settings = built.try_deserialize().map_err(|e| invalid(e.to_string()))?;
         settings.validate().map_err(invalid)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        for route in settings.routes.values_mut() {
+            if let TargetSettings::Mapping { file, .. } = &mut route.target {
+                if file.is_relative() {
+                    *file = dir.join(&*file);
+                }
+            }
+        }
         Ok(settings)
     }
 
@@ -255,6 +272,22 @@ mod tests {
         assert_eq!(s.listen.port(), 8080);
         assert_eq!(s.http.max_body_bytes, 1024 * 1024);
         assert!(matches!(s.routes["main"].target, TargetSettings::Memory));
+    }
+
+    #[test]
+    fn mapping_targets_resolve_relative_files_and_take_backend_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gw.yaml");
+        std::fs::write(
+            &path,
+            "routes:\n  om:\n    target:\n      kind: mapping\n      file: maps/om.yaml\n      backend: { base_url: \"http://x\" }\n",
+        )
+        .unwrap();
+        let env = [("SCIMGATE_ROUTES__OM__TARGET__BACKEND__BASE_URL".to_string(), "http://y".to_string())];
+        let s = Settings::load_with_env(&path, env).unwrap();
+        let TargetSettings::Mapping { file, backend } = &s.routes["om"].target else { panic!("not a mapping") };
+        assert_eq!(file, &dir.path().join("maps/om.yaml"));
+        assert_eq!(backend.as_ref().unwrap()["base_url"], "http://y");
     }
 
     #[test]
