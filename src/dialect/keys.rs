@@ -1,6 +1,8 @@
 //! What a key of a resource object (or of a no-path PATCH value) names: an attribute, an attribute
 //! path written as a key, or an extension's container.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use crate::scim::schema::{AttributeDef, ResourceSchema, SchemaDef};
@@ -79,6 +81,23 @@ pub(crate) fn insert_ci(map: &mut Map<String, Value>, key: &str, value: Value) {
         map.remove(&old);
     }
     map.insert(key.to_owned(), value);
+}
+
+/// Inserts every entry, each replacing the keys of `map` that differ from it only in case: what
+/// [`insert_ci`] does for one entry, in time linear in the sizes of `map` and `entries`.
+pub(crate) fn merge_ci(map: &mut Map<String, Value>, entries: impl IntoIterator<Item = (String, Value)>) {
+    let mut index: HashMap<String, Vec<String>> = HashMap::new();
+    for key in map.keys() {
+        index.entry(key.to_ascii_lowercase()).or_default().push(key.clone());
+    }
+    for (key, value) in entries {
+        let same = index.entry(key.to_ascii_lowercase()).or_default();
+        for old in same.drain(..) {
+            map.remove(&old);
+        }
+        same.push(key.clone());
+        map.insert(key, value);
+    }
 }
 
 /// Renames the one key matching `canonical` case-insensitively to `canonical`. Several candidates are

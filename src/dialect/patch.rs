@@ -62,10 +62,14 @@ fn normalize_operation(schema: &ResourceSchema, op: Value, out: &mut Vec<Value>)
         _ => String::new(),
     };
     if !op.contains_key("path") && (kind == "add" || kind == "replace") {
-        if let Some(Value::Object(value)) = op.remove("value") {
-            split_no_path(schema, &kind, value, out);
-        } else {
-            out.push(Value::Object(op));
+        match op.remove("value") {
+            Some(Value::Object(value)) => split_no_path(schema, &kind, value, out),
+            other => {
+                if let Some(value) = other {
+                    op.insert("value".to_owned(), value);
+                }
+                out.push(Value::Object(op));
+            }
         }
         return;
     }

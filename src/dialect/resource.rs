@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::keys::{KeyKind, Scope, canonicalize_key, classify, find_key, insert_ci, is_urn};
+use super::keys::{KeyKind, Scope, canonicalize_key, classify, find_key, is_urn, merge_ci};
 use super::shape;
-use crate::scim::schema::{AttrType, ResourceSchema};
+use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
 
 /// Rewrites a POST or PUT body into RFC 7643 shape; see the module docs for the rules. A body that is
 /// not an object is returned unchanged for the core to reject.
@@ -30,31 +30,35 @@ pub(crate) fn shape_object(schema: &ResourceSchema, obj: &mut Map<String, Value>
     }
 }
 
+/// A key to move into an extension object: the key as sent, the path within the extension, the value.
+type Moved = (String, String, Value);
+
 /// Moves `urn:…:attr[.sub]` keys to the top level (core schema) or into their extension's object.
 fn hoist_qualified(schema: &ResourceSchema, obj: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
-    let mut moved = Vec::new();
+    let mut to_core = Vec::new();
+    let mut to_extension: Vec<(&SchemaDef, Vec<Moved>)> = Vec::new();
     for (key, value) in obj {
         match classify(schema, &key) {
-            KeyKind::Qualified { scope, rest } => {
+            KeyKind::Qualified { scope: Scope::Core(_), rest } => to_core.push((rest.to_owned(), value)),
+            KeyKind::Qualified { scope: Scope::Extension(ext), rest } => {
                 let rest = rest.to_owned();
-                moved.push((key, scope, rest, value));
+                match to_extension.iter_mut().find(|(e, _)| std::ptr::eq(*e, ext)) {
+                    Some((_, moves)) => moves.push((key, rest, value)),
+                    None => to_extension.push((ext, vec![(key, rest, value)])),
+                }
             }
             _ => {
                 out.insert(key, value);
             }
         }
     }
-    for (key, scope, rest, value) in moved {
-        match scope {
-            Scope::Core(_) => insert_ci(&mut out, &rest, value),
-            Scope::Extension(ext) => match container_mut(&mut out, &ext.id) {
-                Some(container) => insert_ci(container, &rest, value),
-                // The extension key holds something that is not an object: leave both for the core.
-                None => {
-                    out.insert(key, value);
-                }
-            },
+    merge_ci(&mut out, to_core);
+    for (ext, moves) in to_extension {
+        match container_mut(&mut out, &ext.id) {
+            Some(container) => merge_ci(container, moves.into_iter().map(|(_, rest, value)| (rest, value))),
+            // The extension key holds something that is not an object: leave both for the core.
+            None => out.extend(moves.into_iter().map(|(key, _, value)| (key, value))),
         }
     }
     out
@@ -73,20 +77,29 @@ fn container_mut<'m>(map: &'m mut Map<String, Value>, key: &str) -> Option<&'m m
 /// Moves `attr.sub` keys into the single-valued complex attribute `attr`. Keys naming anything else
 /// (an unknown or multi-valued attribute, or an `attr` holding a non-object) are left for the core.
 fn settle_dotted(scope: Scope<'_>, obj: &mut Map<String, Value>) {
-    let dotted: Vec<String> = obj.keys().filter(|k| k.contains('.') && !is_urn(k)).cloned().collect();
-    for key in dotted {
+    // Grouped by attribute, so each attribute's object is looked up once; the schema bounds the groups.
+    let mut groups: Vec<(&AttributeDef, Vec<(String, String)>)> = Vec::new();
+    for key in obj.keys().filter(|k| k.contains('.') && !is_urn(k)) {
         let Some((attr, sub)) = key.split_once('.') else { continue };
         let Some(def) = scope.attribute(attr) else { continue };
         if def.ty != AttrType::Complex || def.multi_valued || sub.is_empty() || sub.contains('.') {
             continue;
         }
-        let target = find_key(obj, attr).unwrap_or_else(|| def.name.clone());
+        let entry = (key.clone(), sub.to_owned());
+        match groups.iter_mut().find(|(d, _)| std::ptr::eq(*d, def)) {
+            Some((_, keys)) => keys.push(entry),
+            None => groups.push((def, vec![entry])),
+        }
+    }
+    for (def, keys) in groups {
+        let target = find_key(obj, &def.name).unwrap_or_else(|| def.name.clone());
         if obj.get(&target).is_some_and(|v| !v.is_null() && !v.is_object()) {
             continue;
         }
-        let Some(value) = obj.remove(&key) else { continue };
+        let subs: Vec<(String, Value)> =
+            keys.into_iter().filter_map(|(key, sub)| obj.remove(&key).map(|v| (sub, v))).collect();
         if let Some(container) = container_mut(obj, &target) {
-            insert_ci(container, sub, value);
+            merge_ci(container, subs);
         }
     }
 }
@@ -111,21 +124,23 @@ fn fix_schemas(schema: &ResourceSchema, obj: &mut Map<String, Value>) {
         .collect();
     let Some(Value::Array(list)) = obj.get_mut("schemas") else { return };
     let mut kept: Vec<Value> = Vec::with_capacity(list.len() + carried.len());
+    // The resource's URNs already kept: a handful, however long the list.
+    let mut listed: Vec<&str> = Vec::new();
     for item in std::mem::take(list) {
-        let known = match &item {
-            Value::String(uri) => schema.schema_urns().find(|u| u.eq_ignore_ascii_case(uri)).map(str::to_owned),
+        let Value::String(uri) = &item else {
             // Not a URI at all: the core rejects it with a precise message.
-            _ => {
-                kept.push(item);
-                continue;
-            }
+            kept.push(item);
+            continue;
         };
-        if let Some(uri) = known.filter(|u| !kept.iter().any(|k| k.as_str() == Some(u))) {
-            kept.push(Value::String(uri));
+        if let Some(known) = schema.schema_urns().find(|u| u.eq_ignore_ascii_case(uri))
+            && !listed.contains(&known)
+        {
+            listed.push(known);
+            kept.push(Value::String(known.to_owned()));
         }
     }
     for uri in carried {
-        if !kept.iter().any(|k| k.as_str() == Some(&uri)) {
+        if !listed.contains(&uri.as_str()) {
             kept.push(Value::String(uri));
         }
     }

@@ -4,6 +4,8 @@
 //! 7643 shape where a known IdP variant is recognised, or unchanged otherwise (the core then judges it).
 //! Recursion follows the schema, never the input, so work is bounded by the value's size.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::keys::{find_key, insert_ci};
@@ -137,8 +139,9 @@ fn expand_json_text(def: &AttributeDef, obj: &mut Map<String, Value>) {
         return;
     }
     obj.remove(&key);
+    let encoded: HashSet<String> = decoded.keys().map(|k| k.to_ascii_lowercase()).collect();
     for (k, v) in std::mem::take(obj) {
-        if find_key(&decoded, &k).is_none() {
+        if !encoded.contains(&k.to_ascii_lowercase()) {
             decoded.insert(k, v);
         }
     }

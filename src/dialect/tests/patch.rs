@@ -339,7 +339,12 @@ fn remove_without_path_is_passed_on_for_the_core_to_reject() {
 
 #[test]
 fn malformed_bodies_are_passed_on() {
-    for body in [json!([]), json!({"Operations": "x"}), json!({"Operations": [1, {"op": 3}, {"path": "[" }]})] {
+    for body in [
+        json!([]),
+        json!({"Operations": "x"}),
+        json!({"Operations": [1, {"op": 3}, {"path": "[" }]}),
+        json!({"Operations": [{"op": "replace", "value": "x"}, {"op": "add", "value": [1]}, {"op": "add"}]}),
+    ] {
         assert_eq!(normalize_patch_json(&user(), body.clone()), body);
     }
 }

@@ -232,3 +232,33 @@ fn a_body_that_is_not_an_object_is_returned_unchanged() {
         assert_eq!(normalize_resource(&user(), body.clone()), body);
     }
 }
+
+#[test]
+fn many_path_keys_are_merged_in_one_pass() {
+    // A hostile body: tens of thousands of keys to hoist must not cost quadratic time.
+    const N: usize = 20_000;
+    let mut body = serde_json::Map::new();
+    for i in 0..N {
+        body.insert(format!("name.x{i}"), json!(i));
+        body.insert(format!("{ENTERPRISE_USER}:y{i}"), json!(i));
+    }
+    let out = normalize_resource(&user(), Value::Object(body));
+    assert_eq!(out["name"].as_object().map(|m| m.len()), Some(N));
+    assert_eq!(out[ENTERPRISE_USER].as_object().map(|m| m.len()), Some(N));
+    assert_eq!(out.as_object().map(|m| m.len()), Some(2));
+}
+
+#[test]
+fn keys_differing_only_in_case_are_replaced_by_the_placed_one() {
+    let body = json!({
+        "Name": {"GivenName": "old", "familyName": "F"},
+        "name.givenName": "new",
+        ENTERPRISE_USER: {"Department": "old"},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "new"
+    });
+    let want = json!({
+        "Name": {"givenName": "new", "familyName": "F"},
+        ENTERPRISE_USER: {"department": "new"}
+    });
+    assert_eq!(normalize_resource(&user(), body), want);
+}
