@@ -8,3 +8,4 @@ pub mod scim;
 pub mod settings;
 pub mod target;
 pub mod mapping;
+pub mod replay;

@@ -1,0 +1,153 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::replay::corpus::{Check, CheckOp, StatusExpectation};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn schema(id: &str, names: &[&str]) -> Value {
+    let attributes: Vec<Value> = names.iter().map(|n| json!({"name": n, "type": "string"})).collect();
+    json!({"id": id, "attributes": attributes})
+}
+
+/// A target that holds userName, name, emails and active, one enterprise attribute, and group members.
+fn advertised() -> Advertised {
+    let schemas = json!({"Resources": [
+        schema(USER, &["userName", "name", "emails", "active"]),
+        schema(ENTERPRISE, &["employeeNumber"]),
+        schema("urn:ietf:params:scim:schemas:core:2.0:Group", &["displayName", "members"]),
+    ]});
+    let types = json!({"Resources": [
+        {"endpoint": "/Users", "schema": USER, "schemaExtensions": [{"schema": ENTERPRISE, "required": false}]},
+        {"endpoint": "/Groups", "schema": "urn:ietf:params:scim:schemas:core:2.0:Group"},
+    ]});
+    Advertised::from_discovery(&schemas, Some(&types)).expect("valid discovery")
+}
+
+fn expect(body: Value, checks: Vec<Check>) -> Expect {
+    Expect {
+        status: StatusExpectation::One(200),
+        body_contains: Some(body),
+        body_not_contains: Some(json!({"title": "x"})),
+        checks,
+        headers_contain: Default::default(),
+        notes: None,
+    }
+}
+
+fn check(op: CheckOp, pointer: &str) -> Check {
+    Check { op, pointer: pointer.into(), value: None }
+}
+
+#[test]
+fn resource_endpoints_are_found_by_path() {
+    let adv = advertised();
+    assert!(adv.for_path("/Users?filter=userName+eq+%22a%22").is_some());
+    assert!(adv.for_path("/users/123").is_some());
+    assert!(adv.for_path("/Groups").is_some());
+    assert!(adv.for_path("/Schemas").is_none());
+    assert!(adv.for_path("/ServiceProviderConfig").is_none());
+}
+
+#[test]
+fn drops_only_unadvertised_attributes() {
+    let adv = advertised();
+    let attrs = adv.for_path("/Users").expect("users");
+    let body = json!({
+        "schemas": [USER], "id": "1", "externalId": "e", "meta": {"resourceType": "User"},
+        "userName": "u", "name": {"givenName": "g"}, "title": "Boss", "displayName": "D",
+        "USERNAME": "case-insensitive attribute names",
+        ENTERPRISE: {"employeeNumber": "7", "department": "R&D"},
+        "urn:ietf:params:scim:schemas:extension:other:2.0:User": {"x": 1},
+    });
+    let (pruned, skipped) = attrs.prune(&expect(body, Vec::new()));
+    assert_eq!(
+        pruned.body_contains,
+        Some(json!({
+            "schemas": [USER], "id": "1", "externalId": "e", "meta": {"resourceType": "User"},
+            "userName": "u", "name": {"givenName": "g"}, "USERNAME": "case-insensitive attribute names",
+            ENTERPRISE: {"employeeNumber": "7"},
+        }))
+    );
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert!(skipped.iter().any(|s| s.contains("/title")), "{skipped:?}");
+    assert!(skipped.iter().any(|s| s.contains("department")), "{skipped:?}");
+    // Negative expectations stay.
+    assert_eq!(pruned.body_not_contains, Some(json!({"title": "x"})));
+}
+
+#[test]
+fn recurses_into_list_resources() {
+    let adv = advertised();
+    let attrs = adv.for_path("/Users").expect("users");
+    let body = json!({"totalResults": 1, "itemsPerPage": 1, "startIndex": 1, "schemas": ["x"],
+        "Resources": [{"id": "1", "nickName": "n", "active": true}]});
+    let (pruned, skipped) = attrs.prune(&expect(body, Vec::new()));
+    assert_eq!(
+        pruned.body_contains,
+        Some(json!({"totalResults": 1, "itemsPerPage": 1, "startIndex": 1, "schemas": ["x"],
+            "Resources": [{"id": "1", "active": true}]}))
+    );
+    assert_eq!(skipped, vec!["body_contains /Resources/0/nickName: `nickName` is not advertised".to_owned()]);
+}
+
+#[test]
+fn checks_on_unadvertised_attributes_are_skipped_except_negative_ones() {
+    let adv = advertised();
+    let attrs = adv.for_path("/Users").expect("users");
+    let checks = vec![
+        check(CheckOp::Present, "/id"),
+        check(CheckOp::Present, "/Resources/0/name/familyName"),
+        check(CheckOp::Present, "/Resources/0/title"),
+        check(CheckOp::LenEq, "/Resources"),
+        check(CheckOp::IsNumber, "/totalResults"),
+        check(CheckOp::Present, "/title"),
+        check(CheckOp::Present, &format!("/{ENTERPRISE}/employeeNumber")),
+        check(CheckOp::Present, &format!("/{ENTERPRISE}/manager")),
+        check(CheckOp::Present, &format!("/{ENTERPRISE}:employeeNumber")),
+        check(CheckOp::Present, "/name.givenName"),
+        check(CheckOp::Absent, "/password"),
+        check(CheckOp::EmptyOrAbsent, "/roles"),
+    ];
+    let (pruned, skipped) = attrs.prune(&expect(json!({}), checks));
+    let kept: Vec<&str> = pruned.checks.iter().map(|c| c.pointer.as_str()).collect();
+    let enterprise_number = format!("/{ENTERPRISE}/employeeNumber");
+    let qualified_number = format!("/{ENTERPRISE}:employeeNumber");
+    assert_eq!(
+        kept,
+        vec![
+            "/id",
+            "/Resources/0/name/familyName",
+            "/Resources",
+            "/totalResults",
+            enterprise_number.as_str(),
+            qualified_number.as_str(),
+            "/name.givenName",
+            "/password",
+            "/roles",
+        ]
+    );
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+}
+
+#[test]
+fn without_resource_types_the_standard_endpoints_are_assumed() {
+    let schemas = json!([schema(USER, &["userName"])]);
+    let adv = Advertised::from_discovery(&schemas, None).expect("valid");
+    let users = adv.for_path("/Users").expect("users");
+    let (pruned, skipped) = users.prune(&expect(json!({"userName": "u", "active": true}), Vec::new()));
+    assert_eq!(pruned.body_contains, Some(json!({"userName": "u"})));
+    assert_eq!(skipped.len(), 1);
+    // The Group schema is not served, so nothing of a group is advertised.
+    let groups = adv.for_path("/Groups").expect("groups");
+    let (pruned, _) = groups.prune(&expect(json!({"displayName": "g", "id": "1"}), Vec::new()));
+    assert_eq!(pruned.body_contains, Some(json!({"id": "1"})));
+}
+
+#[test]
+fn malformed_discovery_documents_are_errors() {
+    assert!(Advertised::from_discovery(&json!({"totalResults": 0}), None).is_err());
+    assert!(Advertised::from_discovery(&json!([{"attributes": []}]), None).is_err());
+    assert!(Advertised::from_discovery(&json!([]), Some(&json!("x"))).is_err());
+}
