@@ -189,3 +189,36 @@ fn scim2_tester_results_match_the_baseline() {
 fn scim_sanity_results_match_the_baseline() {
     conformance("scim-sanity");
 }
+
+#[test]
+fn baseline_comparison_flags_new_failures_and_stale_entries() {
+    let check = |id: &str, status: &str| CheckResult { id: id.into(), status: status.into(), detail: "d".into() };
+    let report = TesterReport {
+        tool: "t".into(),
+        version: "1.0".into(),
+        checks: vec![
+            check("passes", "pass"),
+            check("known gap", "fail"),
+            check("new gap", "fail"),
+            check("fixed gap", "pass"),
+            check("skipped", "skip"),
+        ],
+    };
+    let entry = |id: &str| ExpectedFailure { check: id.into(), reason: "r".into() };
+    let baseline = Baseline {
+        version: "1.0".into(),
+        expected_failures: vec![entry("known gap"), entry("fixed gap"), entry("skipped"), entry("gone")],
+    };
+    let problems = disagreements(&report, &baseline);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(problems[0].starts_with("FAILS (not in the baseline): new gap"), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.starts_with("listed as failing but now pass: fixed gap")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.starts_with("listed as failing but now skip: skipped")), "{problems:#?}");
+    assert!(problems.iter().any(|p| p.starts_with("listed as failing but no longer reported: gone")), "{problems:#?}");
+
+    let upgraded = TesterReport { version: "1.1".into(), ..report };
+    let clean = Baseline { version: "1.0".into(), expected_failures: vec![entry("known gap"), entry("new gap")] };
+    let problems = disagreements(&upgraded, &clean);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].contains("installed t is 1.1"), "{problems:#?}");
+}

@@ -149,9 +149,9 @@ impl Started {
         let stdout = self.stdout.lock().map(|l| l.join("\n")).unwrap_or_default();
         let stderr = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
         panic!(
-            "{} {why} (exit status: {}).\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+            "{} {why} ({}).\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
             self.what,
-            status.unwrap_or_default()
+            status.unwrap_or_else(|| "exit status unknown".into())
         );
     }
 
