@@ -3,6 +3,7 @@
 //! The request path is `server → auth → dialect → scim → target`; see `docs/architecture.md`.
 
 pub mod auth;
+pub mod backend;
 pub mod dialect;
 pub mod scim;
 pub mod settings;

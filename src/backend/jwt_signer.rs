@@ -1,0 +1,134 @@
+//! The gateway's own signing keys.
+//!
+//! Tokens the gateway issues (to applications that accept `gateway_jwt` credentials, and at its
+//! own OAuth2 token endpoint) are signed with the first key; all keys are published in the JWKS,
+//! so a key can be rotated by prepending the new one and dropping the old one once tokens signed
+//! with it have expired.
+
+use std::fmt;
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+
+/// Signs JWTs with the gateway's current key and publishes the public keys.
+pub struct JwtSigner {
+    /// The signing key; the others are only published.
+    current: SigningKey,
+    /// Key ids with their algorithms, current first, for `Debug`.
+    kids: Vec<(String, Algorithm)>,
+    jwks: JwkSet,
+}
+
+struct SigningKey {
+    kid: String,
+    alg: Algorithm,
+    key: EncodingKey,
+}
+
+/// Why keys could not be loaded or a token not signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtSignerError {
+    #[error("no signing keys given")]
+    NoKeys,
+    #[error("key id `{kid}` is used twice")]
+    DuplicateKid { kid: String },
+    #[error("a key id must be non-empty printable ASCII, got {kid:?}")]
+    InvalidKid { kid: String },
+    #[error(
+        "key `{kid}` is not a usable private key: expected a PEM P-256 EC key (ES256) or an RSA key of at least 2048 bits (RS256) ({reason})"
+    )]
+    UnsupportedKey { kid: String, reason: String },
+    #[error("cannot sign the token: {0}")]
+    Sign(#[source] jsonwebtoken::errors::Error),
+}
+
+impl JwtSigner {
+    /// Loads PEM private keys, each with its key id; the first signs. Each key must be a P-256
+    /// EC key (signing with ES256) or an RSA key (RS256), PKCS#8 or PKCS#1.
+    pub fn from_pem_keys<'a>(keys: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Result<Self, JwtSignerError> {
+        install_crypto_provider();
+        let mut current: Option<SigningKey> = None;
+        let mut kids: Vec<(String, Algorithm)> = Vec::new();
+        let mut jwks = JwkSet::default();
+        for (kid, pem) in keys {
+            if kid.is_empty() || !kid.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(JwtSignerError::InvalidKid { kid: kid.to_owned() });
+            }
+            if kids.iter().any(|(k, _)| k == kid) {
+                return Err(JwtSignerError::DuplicateKid { kid: kid.to_owned() });
+            }
+            let unsupported = |e: jsonwebtoken::errors::Error| JwtSignerError::UnsupportedKey {
+                kid: kid.to_owned(),
+                reason: e.to_string(),
+            };
+            let (key, alg) = match EncodingKey::from_ec_pem(pem) {
+                Ok(k) => (k, Algorithm::ES256),
+                Err(_) => (EncodingKey::from_rsa_pem(pem).map_err(unsupported)?, Algorithm::RS256),
+            };
+            let mut jwk = Jwk::from_encoding_key(&key, alg).map_err(unsupported)?;
+            jwk.common.key_id = Some(kid.to_owned());
+            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+            let key = SigningKey { kid: kid.to_owned(), alg, key };
+            // A key of the wrong curve or size parses but cannot sign: find out now, not at the
+            // first request.
+            key.sign(&serde_json::json!({})).map_err(|e| match e {
+                JwtSignerError::Sign(e) => unsupported(e),
+                other => other,
+            })?;
+            jwks.keys.push(jwk);
+            kids.push((key.kid.clone(), alg));
+            current.get_or_insert(key);
+        }
+        let current = current.ok_or(JwtSignerError::NoKeys)?;
+        Ok(JwtSigner { current, kids, jwks })
+    }
+
+    /// Signs `claims` with the current key; the header carries `typ: JWT`, `alg` and `kid`.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, JwtSignerError> {
+        self.current.sign(claims)
+    }
+
+    /// The algorithm of the current key.
+    pub fn algorithm(&self) -> Algorithm {
+        self.current.alg
+    }
+
+    /// The key id of the current key.
+    pub fn kid(&self) -> &str {
+        &self.current.kid
+    }
+
+    /// All public keys, as served at `/.well-known/jwks.json`.
+    pub fn jwk_set(&self) -> &JwkSet {
+        &self.jwks
+    }
+
+    /// All public keys as a JSON document (`{"keys": [...]}`).
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::to_value(&self.jwks).unwrap_or_else(|_| serde_json::json!({ "keys": [] }))
+    }
+}
+
+impl SigningKey {
+    fn sign<T: Serialize>(&self, claims: &T) -> Result<String, JwtSignerError> {
+        let mut header = Header::new(self.alg);
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key).map_err(JwtSignerError::Sign)
+    }
+}
+
+impl fmt::Debug for JwtSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JwtSigner").field("keys", &self.kids).finish()
+    }
+}
+
+/// Makes aws-lc-rs jsonwebtoken's process-wide provider. With exactly one provider feature this
+/// is also the default; installing it explicitly keeps signing working should another crate in
+/// the build enable the second one (jsonwebtoken would otherwise panic at the first signature).
+fn install_crypto_provider() {
+    // An error only means a provider is installed already.
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
