@@ -230,15 +230,19 @@ impl<'a> Parser<'a> {
     }
 
     /// Whether `not` at the cursor is the operator rather than an attribute named `not` (as in
-    /// `not pr`): it is the operator unless an operator word follows it.
+    /// `not pr` or `not[value pr]`): it is the operator when `(` or a word other than an operator
+    /// follows it.
     fn at_not_operator(&self) -> bool {
         if !self.at_keyword("not") {
             return false;
         }
         let after = self.rest().get(3..).unwrap_or("");
         let trimmed = after.trim_start_matches(|c: char| c.is_ascii() && is_ws(c as u8));
+        if trimmed.starts_with('(') {
+            return true;
+        }
         if trimmed.len() == after.len() {
-            return true; // `not(`
+            return after.is_empty(); // `not[`, `not"` continue as a path; a lone `not` wants `(`
         }
         let word: &str = trimmed.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
         let next = trimmed.as_bytes().get(word.len());
