@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod backend;
 pub mod dialect;
+pub mod emulator;
 pub mod scim;
 pub mod settings;
 pub mod target;
