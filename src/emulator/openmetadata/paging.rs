@@ -54,13 +54,17 @@ fn decode(cursor: &str) -> Result<String, OmError> {
 
 /// Cuts one page out of `sorted` (sort key, item), renders only that page, and wraps it as OpenMetadata's
 /// `ResultList`.
-pub(super) fn result_list<T>(sorted: &[(String, T)], page: &PageRequest, render: impl Fn(&T) -> Value) -> Value {
+pub(super) fn result_list<K: AsRef<str>, T>(
+    sorted: &[(K, T)],
+    page: &PageRequest,
+    render: impl Fn(&T) -> Value,
+) -> Value {
     let total = sorted.len();
     let (start, end) = if let Some(after) = &page.after {
-        let start = sorted.partition_point(|(k, _)| k.as_str() <= after.as_str());
+        let start = sorted.partition_point(|(k, _)| k.as_ref() <= after.as_str());
         (start, (start + page.limit).min(total))
     } else if let Some(before) = &page.before {
-        let end = sorted.partition_point(|(k, _)| k.as_str() < before.as_str());
+        let end = sorted.partition_point(|(k, _)| k.as_ref() < before.as_str());
         (end.saturating_sub(page.limit), end)
     } else {
         (0, page.limit.min(total))
@@ -68,10 +72,10 @@ pub(super) fn result_list<T>(sorted: &[(String, T)], page: &PageRequest, render:
     let window = &sorted[start..end];
     let mut paging = Map::new();
     if start > 0 && !window.is_empty() {
-        paging.insert("before".into(), json!(encode(&window[0].0)));
+        paging.insert("before".into(), json!(encode(window[0].0.as_ref())));
     }
     if end < total && !window.is_empty() {
-        paging.insert("after".into(), json!(encode(&window[window.len() - 1].0)));
+        paging.insert("after".into(), json!(encode(window[window.len() - 1].0.as_ref())));
     }
     paging.insert("total".into(), json!(total));
     let data: Vec<Value> = window.iter().map(|(_, v)| render(v)).collect();

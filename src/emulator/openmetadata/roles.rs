@@ -39,9 +39,12 @@ pub(super) fn list(store: &Store, req: &NativeRequest) -> Result<Reply, OmError>
     let fields = Fields::parse(req.param("fields"), ROLE_FIELDS)?;
     let include = Include::parse(req.param("include"))?;
     let page = PageRequest::from_request(req, 10)?;
-    let mut rows: Vec<(String, &Role)> =
-        store.roles.values().filter(|r| include.admits(r.meta.deleted)).map(|r| (r.name.clone(), r)).collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let rows: Vec<(&str, &Role)> = store
+        .role_names
+        .iter()
+        .filter_map(|(name, id)| store.roles.get(id).map(|r| (name.as_str(), r)))
+        .filter(|(_, r)| include.admits(r.meta.deleted))
+        .collect();
     Ok(Reply::json(StatusCode::OK, &result_list(&rows, &page, |r| store.render_role(r, &fields))))
 }
 

@@ -383,15 +383,14 @@ pub(super) fn list(store: &Store, req: &NativeRequest) -> Result<Reply, OmError>
     let joinable =
         req.param("isJoinable").map(|_| req.flag("isJoinable", true)).transpose().map_err(OmError::bad_request)?;
     let children: Option<BTreeSet<Uuid>> = parent.map(|p| store.team_children(p).iter().map(|t| t.id).collect());
-    let mut rows: Vec<(String, &Team)> = store
-        .teams
-        .values()
-        .filter(|t| include.admits(t.meta.deleted))
-        .filter(|t| children.as_ref().is_none_or(|c| c.contains(&t.id)))
-        .filter(|t| joinable.is_none_or(|j| t.data.is_joinable == j))
-        .map(|t| (t.name.clone(), t))
+    let rows: Vec<(&str, &Team)> = store
+        .team_names
+        .iter()
+        .filter_map(|(name, id)| store.teams.get(id).map(|t| (name.as_str(), t)))
+        .filter(|(_, t)| include.admits(t.meta.deleted))
+        .filter(|(_, t)| children.as_ref().is_none_or(|c| c.contains(&t.id)))
+        .filter(|(_, t)| joinable.is_none_or(|j| t.data.is_joinable == j))
         .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Reply::json(StatusCode::OK, &result_list(&rows, &page, |t| store.render_team(t, &fields, include))))
 }
 

@@ -261,16 +261,16 @@ pub(super) fn list(store: &Store, req: &NativeRequest) -> Result<Reply, OmError>
     let is_admin =
         req.param("isAdmin").map(|_| req.flag("isAdmin", false)).transpose().map_err(OmError::bad_request)?;
     let is_bot = req.param("isBot").map(|_| req.flag("isBot", false)).transpose().map_err(OmError::bad_request)?;
-    let mut rows: Vec<(String, &User)> = store
-        .users
-        .values()
-        .filter(|u| include.admits(u.meta.deleted))
-        .filter(|u| team.is_none_or(|t| u.data.teams.contains(&t)))
-        .filter(|u| is_admin.is_none_or(|a| u.data.is_admin == a))
-        .filter(|u| is_bot.is_none_or(|b| u.data.is_bot == b))
-        .map(|u| (u.name.to_lowercase(), u))
+    // The name index is already in list order.
+    let rows: Vec<(&str, &User)> = store
+        .user_names
+        .iter()
+        .filter_map(|(key, id)| store.users.get(id).map(|u| (key.as_str(), u)))
+        .filter(|(_, u)| include.admits(u.meta.deleted))
+        .filter(|(_, u)| team.is_none_or(|t| u.data.teams.contains(&t)))
+        .filter(|(_, u)| is_admin.is_none_or(|a| u.data.is_admin == a))
+        .filter(|(_, u)| is_bot.is_none_or(|b| u.data.is_bot == b))
         .collect();
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Reply::json(StatusCode::OK, &result_list(&rows, &page, |u| store.render_user(u, &fields))))
 }
 
