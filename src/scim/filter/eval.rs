@@ -238,6 +238,14 @@ fn compare_strings(op: CompareOp, attr: &str, lit: &str, case_exact: bool) -> bo
             _ => ordering_holds(op, attr.cmp(lit)),
         };
     }
+    if attr.is_ascii() && lit.is_ascii() && !op.is_substring() {
+        // The common case (user names, ids, e-mail addresses) without per-character Unicode folding.
+        return match op {
+            CompareOp::Eq => attr.eq_ignore_ascii_case(lit),
+            CompareOp::Ne => !attr.eq_ignore_ascii_case(lit),
+            _ => ordering_holds(op, ascii_fold(attr).cmp(ascii_fold(lit))),
+        };
+    }
     match op {
         CompareOp::Co => fold(attr).collect::<String>().contains(&fold(lit).collect::<String>()),
         CompareOp::Sw => {
@@ -250,6 +258,10 @@ fn compare_strings(op: CompareOp, attr: &str, lit: &str, case_exact: bool) -> bo
         }
         _ => ordering_holds(op, fold(attr).cmp(fold(lit))),
     }
+}
+
+fn ascii_fold(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes().map(|b| b.to_ascii_lowercase())
 }
 
 fn fold(s: &str) -> impl DoubleEndedIterator<Item = char> + '_ {

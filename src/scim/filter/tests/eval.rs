@@ -369,3 +369,27 @@ fn logic_combines_results() {
     ]);
     all_false(&[r#"active eq true and userName eq "x""#, r#"not (active eq true or userName eq "x")"#]);
 }
+
+#[test]
+fn non_ascii_strings_fold_case_too() {
+    let r: Resource =
+        json!({ "name": { "familyName": "Müller" }, "displayName": "ÉCOLE Ωmega" }).as_object().cloned().unwrap();
+    let s = schema();
+    let yes = [
+        r#"name.familyName eq "MÜLLER""#,
+        r#"name.familyName ne "MULLER""#,
+        r#"name.familyName sw "mü""#,
+        r#"name.familyName ew "ÜLLER""#,
+        r#"displayName eq "école ωMEGA""#,
+        r#"displayName co "LE ω""#,
+        r#"displayName gt "ÉCOLE ΩMEG""#,
+        r#"displayName lt "école ωmegb""#,
+        r#"displayName ge "école ωmega""#,
+    ];
+    for text in yes {
+        assert!(matches(&parse(text).unwrap(), &r, &s), "{text}");
+    }
+    for text in [r#"name.familyName eq "Muller""#, r#"displayName lt "ÉCOLE ΩMEGA""#, r#"displayName sw "ecole""#] {
+        assert!(!matches(&parse(text).unwrap(), &r, &s), "{text}");
+    }
+}

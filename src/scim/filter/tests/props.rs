@@ -49,7 +49,8 @@ fn comp_value() -> impl Strategy<Value = CompValue> {
         any::<String>().prop_map(CompValue::String),
         // Quotes, backslashes, escapes-looking text, keywords and brackets inside strings.
         r#"[a-z"\\/ \[\]()\t\n\u{1}é😀]{0,12}"#.prop_map(CompValue::String),
-        prop::sample::select(vec![r#"\""#, r#"\u0041"#, "a and b", "x) or (y", "]", "\\"]).prop_map(|s| CompValue::String(s.to_owned())),
+        prop::sample::select(vec![r#"\""#, r#"\u0041"#, "a and b", "x) or (y", "]", "\\"])
+            .prop_map(|s| CompValue::String(s.to_owned())),
     ]
 }
 
@@ -88,9 +89,43 @@ fn filter() -> BoxedStrategy<Filter> {
 /// Filter-like text: the alphabet of filters, so that most inputs get deep into the parser.
 fn filterish() -> impl Strategy<Value = String> {
     let tokens = prop::sample::select(vec![
-        "userName", "emails", "name.givenName", "urn:ietf:params:scim:schemas:core:2.0:User:", ".", "$ref", " ", "\t",
-        "eq", "ne", "co", "gt", "pr", "and", "or", "not", "NOT", "(", ")", "[", "]", "\"", "\\", "\\u", "d83d", "x",
-        "-", "0", "1", "e", "+", ".5", "true", "null", "é", "😀", "\u{0}",
+        "userName",
+        "emails",
+        "name.givenName",
+        "urn:ietf:params:scim:schemas:core:2.0:User:",
+        ".",
+        "$ref",
+        " ",
+        "\t",
+        "eq",
+        "ne",
+        "co",
+        "gt",
+        "pr",
+        "and",
+        "or",
+        "not",
+        "NOT",
+        "(",
+        ")",
+        "[",
+        "]",
+        "\"",
+        "\\",
+        "\\u",
+        "d83d",
+        "x",
+        "-",
+        "0",
+        "1",
+        "e",
+        "+",
+        ".5",
+        "true",
+        "null",
+        "é",
+        "😀",
+        "\u{0}",
     ]);
     prop::collection::vec(tokens, 0..40).prop_map(|t| t.concat())
 }
