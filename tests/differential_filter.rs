@@ -456,7 +456,8 @@ fn vary_case(rng: &mut Rng, word: &str) -> String {
 }
 
 fn space(rng: &mut Rng) -> &'static str {
-    rng.pick(&[" ", " ", " ", "  ", "\t", " \t "])
+    const SPACES: &[&str] = &[" ", " ", " ", "  ", "\t", " \t "];
+    SPACES[rng.below(SPACES.len())]
 }
 
 fn opt_space(rng: &mut Rng) -> &'static str {
