@@ -2,7 +2,10 @@
 
 pub mod error;
 pub mod filter;
+pub mod list;
 pub mod patch;
+pub mod projection;
+pub mod resource;
 pub mod schema;
 pub mod urn;
 
