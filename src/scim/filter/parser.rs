@@ -350,11 +350,11 @@ impl<'a> Parser<'a> {
         let len = match rest.as_bytes().first() {
             Some(b) if b.is_ascii_alphabetic() => rest.bytes().take_while(|&b| is_name_byte(b)).count(),
             Some(b'$') if rest.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("$ref")) => {
-                if rest.as_bytes().get(4).is_some_and(|&b| is_name_byte(b)) {
+                if let Some(&b) = rest.as_bytes().get(4).filter(|&&b| is_name_byte(b)) {
                     return Err(self.error_at(
                         self.pos + 4,
                         FilterErrorKind::UnexpectedChar {
-                            found: char::from(rest.as_bytes()[4]),
+                            found: char::from(b),
                             expected: "'.', '[' or whitespace after '$ref'",
                         },
                     ));
