@@ -2,7 +2,10 @@
 //!
 //! Precedence is `not` > `and` > `or`; `and`/`or` chains are left-associative. Keywords, operators and
 //! the literals `true`/`false`/`null` are case-insensitive (RFC 7644 §3.4.2.2). Runs of spaces, tabs
-//! and line breaks count as one separator; where the RFC has `SP`, at least one is required.
+//! and line breaks count as one separator. One is required between an attribute path, its operator and
+//! its value, as RFC 7644's `SP`; around `and`/`or` one is only needed where a word would otherwise run
+//! on (`"x"and b pr` and `(a pr)or(b pr)` are accepted), and space inside parentheses and brackets is
+//! optional.
 //!
 //! Beyond the RFC grammar, Microsoft Entra's `emails[type eq "work"].value eq "x"` (a value path
 //! followed by `.sub` and a comparison or `pr`) is accepted and parsed as

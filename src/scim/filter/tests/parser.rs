@@ -365,3 +365,12 @@ fn rfc_7644_examples_parse() {
         assert_eq!(parse(&f.to_string()).as_ref(), Ok(&f), "{text}");
     }
 }
+
+#[test]
+fn and_or_need_no_space_next_to_quotes_and_parentheses() {
+    assert_eq!(parse(r#"title eq "x"and b pr"#), Ok(and(eq_str("title", "x"), pr("b"))));
+    assert_eq!(parse("(a pr)or(b pr)"), Ok(or(pr("a"), pr("b"))));
+    // ...but a keyword cannot run into a name.
+    assert_eq!(err("a pr andb pr").column, 6);
+    assert!(matches!(err("a eq 1and b pr").kind, FilterErrorKind::UnexpectedChar { found: 'a', .. }));
+}
