@@ -52,7 +52,7 @@
 //!   such as `meta`, `id` and Okta's `groups: []` (§2.3). The core treats empty and null as absent and
 //!   ignores read-only input on writes (RFC 7644 §3.3, §3.5.1).
 //!
-//! # PATCH bodies ([`normalize_patch_json`], [`coerce_patch_filters`])
+//! # PATCH bodies ([`normalize_patch`], [`normalize_patch_json`], [`coerce_patch_filters`])
 //! - **Structural keys are case-insensitive**: `Operations`, `schemas`, `op`, `path`, `value`, and the `op`
 //!   value itself. Entra sends `Add`/`Replace`/`Remove` and tells servers to match case-insensitively
 //!   (§1.6 "op casing").
@@ -68,7 +68,8 @@
 //! - **`remove` of a multi-valued attribute with a `value` list** becomes one `remove` per listed element,
 //!   with path `attr[value eq "…"]`. Entra's default mode removes a member with
 //!   `{"op":"Remove","path":"members","value":[{"value":"u1"}]}` (§1.6 table, "Remove group member"); read
-//!   as RFC 7644 it would remove every member. An empty list removes nothing.
+//!   as RFC 7644 it would remove every member. An empty list removes nothing (a request left with no
+//!   operations is an empty [`PatchRequest`](crate::scim::patch::PatchRequest), not an error).
 //! - **A path naming exactly one extension attribute without its URN** is qualified with that
 //!   extension's URN. Entra's tutorial Example 5 patches `"path": "manager"` (§1.6).
 //! - **Values are shaped by the attribute the path targets**, with the resource rules above: string
@@ -76,7 +77,7 @@
 //!   one-element array (§1.6 "Value as string vs array"), role values as JSON text (`Add roles`,
 //!   §1.6/§1.8), `[{"value": x}]` for single values. Filtered paths target the filtered attribute's
 //!   elements or the named sub-attribute (`roles[primary eq "True"].value`).
-//! - After parsing, **string literals in value-path filters compared with boolean sub-attributes become
+//! - After parsing ([`PatchRequest::from_json`](crate::scim::patch::PatchRequest::from_json)), **string literals in value-path filters compared with boolean sub-attributes become
 //!   booleans**: `roles[primary eq "True"]` → `roles[primary eq true]` (§1.7 roles mappings).
 //!
 //! # Query filters ([`normalize_filter`], [`coerce_filter_literals`])
@@ -87,13 +88,12 @@
 mod filter;
 mod keys;
 mod patch;
-mod path;
 mod query;
 mod resource;
 mod shape;
 
 pub use filter::{coerce_filter_literals, normalize_filter};
-pub use patch::{coerce_patch_filters, normalize_patch_json};
+pub use patch::{coerce_patch_filters, normalize_patch, normalize_patch_json};
 pub use query::{QueryParams, normalize_query};
 pub use resource::normalize_resource;
 

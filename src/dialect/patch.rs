@@ -4,12 +4,40 @@ use serde_json::{Map, Value};
 
 use super::filter::coerce_filter_literals;
 use super::keys::{KeyKind, canonicalize_key, classify, find_key};
-use super::path::{self, PathHead};
 use super::resource::shape_object;
 use super::shape;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::{PatchPath, PatchRequest};
 use crate::scim::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
+use crate::scim::{ScimError, urn};
+
+/// Normalises a PATCH body and parses it: [`normalize_patch_json`], then
+/// [`PatchRequest::from_json`], then [`coerce_patch_filters`]. Errors are the PATCH parser's (400
+/// `invalidSyntax`, `invalidPath`, `invalidFilter`, `noTarget`, …) for what stays invalid after the
+/// rewrites.
+///
+/// A request whose every operation was rewritten away (Entra removing an empty list of members) is
+/// an empty request: there is nothing to do, which is not an error.
+pub fn normalize_patch(schema: &ResourceSchema, body: Value) -> Result<PatchRequest, ScimError> {
+    let sent_operations = operation_count(&body);
+    let body = normalize_patch_json(schema, body);
+    if sent_operations > 0 && operation_count(&body) == 0 && lists_patch_op(&body) {
+        return Ok(PatchRequest::default());
+    }
+    PatchRequest::from_json(&body).map(|request| coerce_patch_filters(schema, request))
+}
+
+/// The number of operations in `Operations` (any key case), 0 when there is no such array.
+fn operation_count(body: &Value) -> usize {
+    let Some(top) = body.as_object() else { return 0 };
+    find_key(top, "Operations").and_then(|k| top.get(&k)).and_then(Value::as_array).map_or(0, Vec::len)
+}
+
+fn lists_patch_op(body: &Value) -> bool {
+    body.get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|l| l.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn::PATCH_OP))))
+}
 
 /// The filters of parsed operations, with the string literals compared with boolean sub-attributes made
 /// booleans (`roles[primary eq "True"].value` → `roles[primary eq true].value`).
@@ -27,7 +55,7 @@ pub fn coerce_patch_filters(schema: &ResourceSchema, mut request: PatchRequest) 
     request
 }
 
-/// The JSON-level rewrites of PATCH normalisation, before parsing: a PatchOp body in, a PatchOp body in
+/// The JSON-level rewrites of [`normalize_patch`], before parsing: a PatchOp body in, a PatchOp body in
 /// RFC 7644 shape out. Anything not recognised is passed through for the parser to judge.
 pub fn normalize_patch_json(schema: &ResourceSchema, body: Value) -> Value {
     let Value::Object(mut top) = body else { return body };
@@ -82,15 +110,18 @@ fn with_path(schema: &ResourceSchema, mut op: Map<String, Value>, out: &mut Vec<
         out.push(Value::Object(op));
         return;
     };
-    let Some(mut head) = path::scan(text) else {
+    // Paths the parser rejects are passed on unchanged, for it to report.
+    let Ok(mut parsed) = PatchPath::parse(text) else {
         out.push(Value::Object(op));
         return;
     };
-    if let Some(qualified) = qualify(schema, &head, text) {
-        head = path::scan(&qualified).unwrap_or(head);
+    if let Some(qualified) = qualify(schema, &parsed, text)
+        && let Ok(p) = PatchPath::parse(&qualified)
+    {
+        parsed = p;
         op.insert("path".to_owned(), Value::String(qualified));
     }
-    let target = target_of(schema, &head);
+    let target = target_of(schema, &parsed);
     if let (Some(target), Some(value)) = (target, op.get_mut("value")) {
         *value = target.shape(std::mem::take(value));
     }
@@ -124,31 +155,40 @@ impl Target<'_> {
     }
 }
 
-fn target_of<'s>(schema: &'s ResourceSchema, head: &PathHead) -> Option<Target<'s>> {
-    let resolved = schema.resolve(&head.attr)?;
-    if let Some(sub) = resolved.sub {
-        return Some(Target::Attribute(sub));
+fn target_of<'s>(schema: &'s ResourceSchema, path: &PatchPath) -> Option<Target<'s>> {
+    match path {
+        PatchPath::Attr(attr) => schema.resolve(attr).map(|r| Target::Attribute(r.sub.unwrap_or(r.def))),
+        PatchPath::Filtered { attr, sub, .. } => {
+            let def = schema.resolve(attr)?.def;
+            match sub {
+                Some(sub) => def.sub_attribute(sub).map(Target::Attribute),
+                None => Some(Target::Element(def)),
+            }
+        }
     }
-    match (&head.sub_after_filter, head.filtered) {
-        (Some(sub), _) => resolved.def.sub_attribute(sub).map(Target::Attribute),
-        (None, true) => Some(Target::Element(resolved.def)),
-        (None, false) => Some(Target::Attribute(resolved.def)),
+}
+
+/// The attribute a path names, before any filter.
+fn attr_of(path: &PatchPath) -> &AttrPath {
+    match path {
+        PatchPath::Attr(attr) | PatchPath::Filtered { attr, .. } => attr,
     }
 }
 
 /// `path` with the URN of the one extension defining its attribute, when the core schema does not
 /// define it (Entra's `"path": "manager"`).
-fn qualify(schema: &ResourceSchema, head: &PathHead, text: &str) -> Option<String> {
-    if head.attr.uri.is_some() {
+fn qualify(schema: &ResourceSchema, path: &PatchPath, text: &str) -> Option<String> {
+    let attr = attr_of(path);
+    if attr.uri.is_some() {
         return None;
     }
-    let bare = AttrPath { uri: None, name: head.attr.name.clone(), sub: None };
+    let bare = AttrPath { uri: None, name: attr.name.clone(), sub: None };
     if schema.resolve(&bare).is_some() {
         return None;
     }
-    let mut owners = schema.extensions.iter().filter(|(ext, _)| ext.attribute(&head.attr.name).is_some());
+    let mut owners = schema.extensions.iter().filter(|(ext, _)| ext.attribute(&attr.name).is_some());
     match (owners.next(), owners.next()) {
-        (Some((ext, _)), None) => Some(format!("{}:{text}", ext.id)),
+        (Some((ext, _)), None) => Some(format!("{}:{}", ext.id, text.trim())),
         _ => None,
     }
 }
@@ -218,12 +258,12 @@ fn is_read_only_key(schema: &ResourceSchema, key: &str) -> bool {
     if key.eq_ignore_ascii_case("schemas") {
         return true;
     }
-    let attr = match classify(schema, key) {
-        KeyKind::Plain | KeyKind::Dotted | KeyKind::Qualified { .. } => path::scan(key).map(|h| h.attr),
-        KeyKind::Container(_) => None,
-    };
-    attr.and_then(|a| schema.resolve(&AttrPath { sub: None, ..a }))
-        .is_some_and(|r| r.def.mutability == Mutability::ReadOnly)
+    if matches!(classify(schema, key), KeyKind::Container(_)) {
+        return false;
+    }
+    let Ok(path) = PatchPath::parse(key) else { return false };
+    let attr = AttrPath { sub: None, ..attr_of(&path).clone() };
+    schema.resolve(&attr).is_some_and(|r| r.def.mutability == Mutability::ReadOnly)
 }
 
 fn operation(kind: &str, path: Option<String>, value: Value) -> Value {

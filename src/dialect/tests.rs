@@ -4,6 +4,7 @@
 mod filter;
 mod idempotence;
 mod patch;
+mod patch_request;
 mod query;
 mod resource;
 

@@ -2,7 +2,7 @@
 
 use super::{group, user};
 use crate::dialect::{coerce_filter_literals, normalize_filter};
-use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
+use crate::scim::filter::{self, AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::urn::ENTERPRISE_USER;
 
 fn path(name: &str) -> AttrPath {
@@ -110,4 +110,22 @@ fn logical_combinations_are_walked() {
 fn group_filters_have_no_boolean_attributes_to_coerce() {
     let f = eq(path("displayName"), s("True"));
     assert_eq!(normalize_filter(&group(), f.clone()), f);
+}
+
+#[test]
+fn parsed_query_filters_are_coerced() {
+    // Entra's query form with a string boolean (§3.10)
+    let parsed = filter::parse(r#"active eq "True" and emails[primary eq "false"]"#).unwrap();
+    let want = filter::parse(r#"active eq true and emails[primary eq false]"#).unwrap();
+    assert_ne!(parsed, want);
+    assert_eq!(normalize_filter(&user(), parsed), want);
+}
+
+#[test]
+fn entra_value_path_with_sub_attribute_comparison_round_trips() {
+    // §1.7: the filter parser accepts Entra's non-RFC form; this layer leaves it as parsed.
+    for text in [r#"emails[type eq "work"].value eq "user@contoso.com""#, r#"id eq "u1" and manager eq "m1""#] {
+        let parsed = filter::parse(text).unwrap();
+        assert_eq!(normalize_filter(&user(), parsed.clone()), parsed, "{text}");
+    }
 }

@@ -5,7 +5,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::{group, user};
-use crate::dialect::{normalize_patch_json, normalize_resource};
+use crate::dialect::{normalize_patch, normalize_patch_json, normalize_resource};
+use crate::scim::patch::PatchRequest;
 use crate::scim::urn::{ENTERPRISE_USER, PATCH_OP};
 
 /// RFC-clean user operations, built from a name and a flag so that values vary.
@@ -74,13 +75,16 @@ proptest! {
     #[test]
     fn rfc_clean_user_patches_are_unchanged(ops in prop::collection::vec(clean_user_op(), 0..6)) {
         let b = body(ops);
-        prop_assert_eq!(normalize_patch_json(&user(), b.clone()), b);
+        prop_assert_eq!(normalize_patch_json(&user(), b.clone()), b.clone());
+        prop_assert_eq!(normalize_patch(&user(), b.clone()), PatchRequest::from_json(&b));
     }
 
     #[test]
     fn user_patch_normalisation_is_idempotent(ops in prop::collection::vec(idp_user_op(), 0..6)) {
-        let once = normalize_patch_json(&user(), body(ops));
-        prop_assert_eq!(normalize_patch_json(&user(), once.clone()), once);
+        let sent = body(ops);
+        let once = normalize_patch_json(&user(), sent.clone());
+        prop_assert_eq!(normalize_patch_json(&user(), once.clone()), once.clone());
+        prop_assert_eq!(normalize_patch(&user(), once), normalize_patch(&user(), sent));
     }
 
     #[test]
