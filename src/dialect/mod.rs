@@ -77,8 +77,9 @@
 //!   one-element array (§1.6 "Value as string vs array"), role values as JSON text (`Add roles`,
 //!   §1.6/§1.8), `[{"value": x}]` for single values. Filtered paths target the filtered attribute's
 //!   elements or the named sub-attribute (`roles[primary eq "True"].value`).
-//! - After parsing ([`PatchRequest::from_json`](crate::scim::patch::PatchRequest::from_json)), **string literals in value-path filters compared with boolean sub-attributes become
-//!   booleans**: `roles[primary eq "True"]` → `roles[primary eq true]` (§1.7 roles mappings).
+//! - After parsing ([`PatchRequest::from_json`](crate::scim::patch::PatchRequest::from_json)), **string
+//!   literals in value-path filters compared with boolean sub-attributes become booleans**:
+//!   `roles[primary eq "True"]` → `roles[primary eq true]` (§1.7 roles mappings).
 //!
 //! # Query filters ([`normalize_filter`], [`coerce_filter_literals`])
 //! - The same literal coercion, for query filters such as `active eq "True"`. Entra's non-RFC form
