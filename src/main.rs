@@ -1,5 +1,125 @@
 //! The `scimgate` command line.
 
-fn main() {
-    eprintln!("scimgate: the command line is being assembled");
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use scimgate::app;
+use scimgate::settings::Settings;
+
+#[derive(Parser)]
+#[command(name = "scimgate", version, about = "A SCIM 2.0 gateway in front of applications' own APIs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway with a settings file.
+    Serve {
+        /// YAML settings file; `SCIMGATE_*` environment variables override its keys.
+        #[arg(long, short, env = "SCIMGATE_CONFIG")]
+        config: PathBuf,
+    },
+    /// Run a ready-to-try gateway with no settings file, in front of an in-memory target.
+    Demo {
+        /// Address to listen on (`127.0.0.1:0` picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Bearer token to accept (a random one is made by default).
+        #[arg(long)]
+        token: Option<String>,
+    },
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SCIMGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// 32 random bytes (from the OS generator behind UUIDv4), URL-safe.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    format!("sgd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { config } => {
+            let settings = Settings::load(&config).map_err(|e| e.to_string())?;
+            let https = settings.tls.is_some();
+            let running = app::start(&settings).await.map_err(|e| e.to_string())?;
+            let scheme = if https { "https" } else { "http" };
+            println!("listening on {scheme}://{}", running.local_addr);
+            tracing::info!(addr = %running.local_addr, routes = settings.routes.len(), "scimgate started");
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            running.shutdown().await.map_err(|e| e.to_string())
+        }
+        Command::Demo { listen, token } => {
+            let token = token.unwrap_or_else(random_token);
+            let settings = app::demo_settings(listen, &token);
+            let running = app::start(&settings).await.map_err(|e| e.to_string())?;
+            let base = running.scim_base_url("demo", false);
+            println!(
+                "scimgate demo: SCIM 2.0 in front of an in-memory target (for trying and testing; data is lost on exit)"
+            );
+            println!();
+            println!("SCIM base URL:");
+            println!("{base}");
+            println!("Bearer token:");
+            println!("{token}");
+            println!();
+            println!("Try:");
+            println!("  curl -s -H 'Authorization: Bearer {token}' '{base}/Users'");
+            println!(
+                "  curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: application/scim+json' -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"alice@example.com\"}}' '{base}/Users'"
+            );
+            println!("Press Ctrl-C to stop.");
+            wait_for_signal().await;
+            running.shutdown().await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("scimgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("scimgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

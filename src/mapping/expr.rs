@@ -191,6 +191,8 @@ pub enum Transform {
     String,
     /// Replace every occurrence of a substring.
     Replace(String, String),
+    /// Add a number (e.g. a 0-based offset to a 1-based start index).
+    Plus(i64),
     /// From an array of objects, the values of one field.
     Pluck(String),
     /// From an array of values, objects `{field: value}` (plus fixed fields).
@@ -203,15 +205,25 @@ impl Transform {
         use Transform as T;
         let (s, a, b) = (Kind::String, Kind::Array, Kind::Bool);
         match self {
-            T::Lower | T::Upper | T::Trim | T::Slug(_) | T::LocalPart | T::Domain | T::Prefix(_) | T::StripPrefix(_) => (s, s),
+            T::Lower
+            | T::Upper
+            | T::Trim
+            | T::Slug(_)
+            | T::LocalPart
+            | T::Domain
+            | T::Prefix(_)
+            | T::StripPrefix(_) => (s, s),
             T::Replace(..) | T::Base64url | T::Base64urlDecode => (s, s),
             T::Split(_) => (s, a),
             T::Join(_) => (a, s),
-            T::Default(_) | T::Coalesce(_) | T::Map { .. } | T::Constant(_) | T::Lookup(_) | T::Json => (Kind::Any, Kind::Any),
+            T::Default(_) | T::Coalesce(_) | T::Map { .. } | T::Constant(_) | T::Lookup(_) | T::Json => {
+                (Kind::Any, Kind::Any)
+            }
             T::Format(_) | T::String | T::NowIso => (Kind::Any, s),
             T::Bool => (Kind::Any, b),
             T::Not => (b, b),
             T::EpochMs | T::Len => (Kind::Any, Kind::Number),
+            T::Plus(_) => (Kind::Number, Kind::Number),
             T::Append(_) | T::Remove(_) | T::Unique | T::Pluck(_) | T::Objects(..) => (a, a),
             T::First => (a, Kind::Any),
             T::Empty | T::Eq(_) | T::Ne(_) => (Kind::Any, b),
@@ -254,6 +266,7 @@ impl Transform {
             Json => "json",
             String => "string",
             Replace(..) => "replace",
+            Plus(_) => "plus",
             Pluck(_) => "pluck",
             Objects(..) => "objects",
         }
@@ -294,6 +307,7 @@ impl Transform {
         "json",
         "string",
         "replace",
+        "plus",
         "pluck",
         "objects",
     ];
@@ -322,7 +336,11 @@ impl Expr {
         }
         for s in &self.steps {
             let args: Vec<&Arg> = match &s.transform {
-                Transform::Default(a) | Transform::Append(a) | Transform::Remove(a) | Transform::Eq(a) | Transform::Ne(a) => {
+                Transform::Default(a)
+                | Transform::Append(a)
+                | Transform::Remove(a)
+                | Transform::Eq(a)
+                | Transform::Ne(a) => {
                     vec![a]
                 }
                 Transform::Coalesce(v) => v.iter().collect(),
@@ -405,7 +423,8 @@ impl<'a> Cursor<'a> {
         }
         if matches!(c, '-' | '0'..='9') {
             // The streaming reader insists on a delimiter after a number; `4)` is fine here.
-            let len = rest.find(|ch: char| !matches!(ch, '-' | '+' | '.' | 'e' | 'E' | '0'..='9')).unwrap_or(rest.len());
+            let len =
+                rest.find(|ch: char| !matches!(ch, '-' | '+' | '.' | 'e' | 'E' | '0'..='9')).unwrap_or(rest.len());
             let v: Value = serde_json::from_str(&rest[..len])
                 .map_err(|e| ExprError { offset: self.off(), message: format!("invalid number: {e}") })?;
             self.pos += rest[..len].chars().count();
@@ -505,7 +524,11 @@ fn lit_string(args: &[Arg], i: usize, name: &str, offset: usize) -> Result<Strin
 fn build_transform(name: &str, args: Vec<Arg>, offset: usize) -> Result<Transform, ExprError> {
     use Transform as T;
     let arity = |n: usize| -> Result<(), ExprError> {
-        if args.len() == n { Ok(()) } else { err(offset, format!("`{name}` takes {n} argument(s), got {}", args.len())) }
+        if args.len() == n {
+            Ok(())
+        } else {
+            err(offset, format!("`{name}` takes {n} argument(s), got {}", args.len()))
+        }
     };
     let one = |args: &[Arg]| args.first().cloned().unwrap_or(Arg::Lit(Value::Null));
     Ok(match name {
@@ -567,6 +590,10 @@ fn build_transform(name: &str, args: Vec<Arg>, offset: usize) -> Result<Transfor
         "string" => arity(0).map(|_| T::String)?,
         "replace" => T::Replace(lit_string(&args, 0, name, offset)?, lit_string(&args, 1, name, offset)?),
         "pluck" => T::Pluck(lit_string(&args, 0, name, offset)?),
+        "plus" => match args.as_slice() {
+            [Arg::Lit(Value::Number(n))] if n.as_i64().is_some() => T::Plus(n.as_i64().unwrap_or_default()),
+            _ => return err(offset, "`plus` takes one integer"),
+        },
         "objects" => {
             let field = lit_string(&args, 0, name, offset)?;
             let extra = match args.get(1) {
@@ -881,7 +908,17 @@ pub async fn apply(
                 },
             }
         }
-        T::Format(f) => json!(f.replacen("{}", &to_text(&v), 1)),
+        T::Format(f) => match v {
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|i| json!(f.replacen("{}", &to_text(i), 1))).collect())
+            }
+            other => json!(f.replacen("{}", &to_text(&other), 1)),
+        },
+        T::Plus(n) => match v.as_i64() {
+            Some(x) => json!(x + n),
+            None if v.is_null() => json!(n),
+            None => return Err(EvalError::Type { transform: "plus", expected: Kind::Number, got: describe(&v) }),
+        },
         T::Bool => match &v {
             Value::Bool(b) => json!(b),
             Value::String(s) if s.eq_ignore_ascii_case("true") || s == "1" => json!(true),
@@ -938,11 +975,17 @@ pub async fn apply(
         T::Empty => json!(!truthy(&v) && !matches!(v, Value::Bool(_) | Value::Number(_))),
         T::Eq(a) => json!(v == a.eval(scope)),
         T::Ne(a) => json!(v != a.eval(scope)),
-        T::Json => serde_json::from_str(as_str(t, &v)?).map_err(|e| EvalError::InvalidValue(format!("not JSON: {e}")))?,
+        T::Json => {
+            serde_json::from_str(as_str(t, &v)?).map_err(|e| EvalError::InvalidValue(format!("not JSON: {e}")))?
+        }
         T::String => json!(to_text(&v)),
         T::Replace(from, to) => json!(as_str(t, &v)?.replace(from.as_str(), to)),
         T::Pluck(field) => Value::Array(
-            as_array(t, v)?.into_iter().map(|e| e.get(field).cloned().unwrap_or(Value::Null)).filter(|x| !x.is_null()).collect(),
+            as_array(t, v)?
+                .into_iter()
+                .map(|e| e.get(field).cloned().unwrap_or(Value::Null))
+                .filter(|x| !x.is_null())
+                .collect(),
         ),
         T::Objects(field, extra) => Value::Array(
             as_array(t, v)?
@@ -985,7 +1028,7 @@ pub async fn render(
     t: &Template,
     scope: &Map<String, Value>,
     lookups: &dyn LookupResolver,
-    encode: &dyn Fn(&str) -> String,
+    encode: &(dyn Fn(&str) -> String + Sync),
 ) -> Result<String, EvalError> {
     let mut out = String::new();
     for p in &t.pieces {
@@ -998,7 +1041,11 @@ pub async fn render(
 }
 
 /// Evaluates a template as a JSON value: a single insertion keeps its type, anything else is text.
-pub async fn render_value(t: &Template, scope: &Map<String, Value>, lookups: &dyn LookupResolver) -> Result<Value, EvalError> {
+pub async fn render_value(
+    t: &Template,
+    scope: &Map<String, Value>,
+    lookups: &dyn LookupResolver,
+) -> Result<Value, EvalError> {
     match t.single_expr() {
         Some(e) => eval(e, scope, lookups).await,
         None => Ok(Value::String(render(t, scope, lookups, &|s| s.to_owned()).await?)),

@@ -48,7 +48,9 @@ fn parse_simple(src: &str) -> Option<Vec<Step>> {
                     continue;
                 }
                 let s = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-' || chars[i] == '$') {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-' || chars[i] == '$')
+                {
                     i += 1;
                 }
                 if s == i || chars.get(s).is_some_and(|c| *c == '-') {

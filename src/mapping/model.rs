@@ -325,11 +325,17 @@ pub struct CallSpec {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub capture_all: BTreeMap<String, Text>,
+    /// The only statuses that count as success, replacing "any 2xx" (e.g. `[404]` on an existence
+    /// check before a create: a 200 then fails, and an `errors` rule can make it 409 uniqueness).
+    #[serde(default)]
+    pub expect: Vec<u16>,
     /// Statuses other than 2xx that count as success for this step (e.g. 404 on a read of an
     /// optional aspect); the answer's captures then yield null.
     #[serde(default)]
     pub accept: Vec<u16>,
-    /// JSONPath to the native record in the answer of a `get` or `create` step (default `$`).
+    /// Marks this step's answer as the record of the operation (instead of the last answer), and
+    /// says where the record is in it (`$` for the whole answer). In `get`, values captured by any
+    /// step are added to the record under `_` (read them with `$._.NAME`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub record: Option<Text>,
@@ -430,16 +436,26 @@ pub enum Paging {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterRule {
-    /// The SCIM attribute path compared, e.g. `userName` or `emails.value`.
+    /// The SCIM attribute path compared, e.g. `userName` or `emails.value`; `*` matches every
+    /// filter and gives the calls the whole filter as `filter` (for SCIM backends).
     #[schemars(with = "String")]
     pub attribute: Text,
     /// The operator (`eq`, `sw`, `co`, …).
     #[serde(default = "default_op")]
     pub op: String,
-    /// The call; `value` is the filter's comparison value.
-    pub call: CallSpec,
+    /// The call; `value` is the filter's comparison value. For lookups that need several calls
+    /// (find a key, then read the record), use `steps` instead.
+    #[serde(default)]
+    pub call: Option<CallSpec>,
+    /// Several calls in order; the answer read is the last step's (or the last step with `record`).
+    #[serde(default)]
+    pub steps: OperationSpec,
     /// How to read the answer.
     pub result: FilterResult,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_op() -> String {
@@ -468,20 +484,29 @@ pub enum OtherFilters {
     Reject,
 }
 
-/// Calls run when a SCIM attribute takes a value (on create when present, on update when it
-/// changes to it).
+/// Calls run when a SCIM attribute takes a value or changes (e.g. `active` false → a soft delete,
+/// `active` true → a restore call, `externalId` changed → rewrite a mapping record).
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerSpec {
     /// The SCIM attribute, e.g. `active`.
     #[schemars(with = "String")]
     pub attribute: Text,
-    /// The value that triggers the calls.
-    #[schemars(with = "serde_json::Value")]
-    pub equals: serde_json::Value,
+    /// The value that triggers the calls; absent: any change of the attribute does (on create:
+    /// any value), with the new value as `value`.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub equals: Option<serde_json::Value>,
     /// Also on create when the new resource has this value.
     #[serde(default)]
     pub on_create: bool,
+    /// Also on update when the attribute changes to this value (default true).
+    #[serde(default = "yes")]
+    pub on_update: bool,
+    /// Run before the field update of the same request (e.g. a restore call that must precede
+    /// changes to a deactivated record); default after.
+    #[serde(default)]
+    pub before_update: bool,
     /// The calls.
     pub steps: OperationSpec,
 }
@@ -496,6 +521,10 @@ pub struct MembersSpec {
     pub add: MemberWrite,
     /// Removing members; `members` holds the native ids of the removed members.
     pub remove: MemberWrite,
+    /// Run the `remove` writes for every member before a group is deleted (for applications that
+    /// store membership on the members and would keep dangling references).
+    #[serde(default)]
+    pub clear_on_delete: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

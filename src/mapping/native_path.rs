@@ -22,7 +22,11 @@ pub enum Segment {
     /// `key[]`
     Each(String),
     /// `key[field=value]`
-    Where { key: String, field: String, value: String },
+    Where {
+        key: String,
+        field: String,
+        value: String,
+    },
 }
 
 /// A parsed native path.
@@ -147,7 +151,7 @@ impl fmt::Display for NativePath {
 fn matches_where(el: &Value, field: &str, value: &str) -> bool {
     match el.get(field) {
         Some(Value::String(s)) => s.eq_ignore_ascii_case(value),
-        Some(other) => other.to_string() == value,
+        Some(other) => *other == value,
         None => false,
     }
 }
@@ -239,7 +243,8 @@ fn set_in(segs: &[Segment], target: &mut Value, value: Value, element: &Map<Stri
             match (pos, value.is_null()) {
                 (Some(p), true) => {
                     set_in(rest, &mut a[p], Value::Null, element);
-                    let only_key = a[p].as_object().is_some_and(|o| o.keys().all(|k| k == field || element.contains_key(k)));
+                    let only_key =
+                        a[p].as_object().is_some_and(|o| o.keys().all(|k| k == field || element.contains_key(k)));
                     if only_key {
                         a.remove(p);
                     }
@@ -274,7 +279,9 @@ mod tests {
 
     #[test]
     fn parses_and_displays() {
-        for s in ["email", "a.b.c", "teams[]", "roles[].id", "phones[type=WORK].phoneNumber", "corpUserInfo.value.email"] {
+        for s in
+            ["email", "a.b.c", "teams[]", "roles[].id", "phones[type=WORK].phoneNumber", "corpUserInfo.value.email"]
+        {
             assert_eq!(p(s).to_string(), s);
         }
         assert_eq!(p("\"a.b\".c").segments[0], Segment::Key("a.b".into()));

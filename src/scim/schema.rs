@@ -205,12 +205,9 @@ impl ResourceSchema {
                 extensions: vec![(defs.enterprise_user.clone(), false)],
                 common: defs.common.clone(),
             },
-            ResourceKind::Group => ResourceSchema {
-                kind,
-                core: defs.group.clone(),
-                extensions: vec![],
-                common: defs.common.clone(),
-            },
+            ResourceKind::Group => {
+                ResourceSchema { kind, core: defs.group.clone(), extensions: vec![], common: defs.common.clone() }
+            }
         }
     }
 

@@ -213,10 +213,10 @@ impl Settings {
         settings.validate().map_err(invalid)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         for route in settings.routes.values_mut() {
-            if let TargetSettings::Mapping { file, .. } = &mut route.target {
-                if file.is_relative() {
-                    *file = dir.join(&*file);
-                }
+            if let TargetSettings::Mapping { file, .. } = &mut route.target
+                && file.is_relative()
+            {
+                *file = dir.join(&*file);
             }
         }
         Ok(settings)

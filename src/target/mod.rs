@@ -4,7 +4,7 @@
 //! the request against the route's schema and parsed filters and PATCH operations. A target holds or
 //! forwards the resources; it never sees raw HTTP.
 
-// pub mod memory; (enabled once the filter evaluator and PATCH applier land)
+pub mod memory;
 
 use std::sync::Arc;
 

@@ -1,0 +1,398 @@
+//! Running compiled native calls: rendering requests, sending them, mapping failures to SCIM
+//! errors that name the step, and capturing values from answers.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderValue, Method};
+use serde_json::{Map, Value};
+
+use crate::backend::{BackendError, NativeRequest, NativeResponse};
+use crate::mapping::compile::{Body, Call, CompiledMapping};
+use crate::mapping::expr::{self, EvalError, LookupResolver, Template};
+use crate::scim::{ScimError, ScimType};
+
+/// Where native requests go: the real backend client, or a recorder for dry runs.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    async fn send(&self, req: NativeRequest) -> Result<NativeResponse, BackendError>;
+}
+
+#[async_trait]
+impl Transport for crate::backend::Backend {
+    async fn send(&self, req: NativeRequest) -> Result<NativeResponse, BackendError> {
+        crate::backend::Backend::send(self, req).await
+    }
+}
+
+/// Fan-out parallelism for `for_each` steps and per-member writes.
+const FAN_OUT: usize = 8;
+
+/// Characters left as-is in a URL insertion: RFC 3986 unreserved. Everything else is encoded, so
+/// an id containing `/`, `?`, `#`, `%` or `..` stays one path segment.
+const UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+pub fn encode_component(s: &str) -> String {
+    let enc = percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string();
+    // A segment of only dots would be resolved as a relative path by some servers.
+    if enc == "." || enc == ".." { enc.replace('.', "%2E") } else { enc }
+}
+
+/// Turns an evaluation error into the SCIM error to answer.
+pub fn eval_error(context: &str, e: EvalError) -> ScimError {
+    match e {
+        EvalError::Scim(s) => s,
+        EvalError::InvalidValue(m) | EvalError::Lookup(m) => ScimError::invalid_value(format!("{context}: {m}")),
+        EvalError::Type { .. } => ScimError::invalid_value(format!("{context}: {e}")),
+    }
+}
+
+/// The text of a native error answer, for details.
+fn native_message(resp: &NativeResponse) -> String {
+    if let Some(v) = resp.json() {
+        for k in ["message", "userMessage", "error", "detail", "titleMessage", "errorMessage"] {
+            if let Some(s) = v.get(k).and_then(Value::as_str) {
+                return s.chars().take(300).collect();
+            }
+        }
+        if let Some(s) = v.pointer("/errors/0/message").and_then(Value::as_str) {
+            return s.chars().take(300).collect();
+        }
+    }
+    let text = String::from_utf8_lossy(&resp.body);
+    let t: String = text.trim().chars().take(200).collect();
+    if t.is_empty() { "(no message)".to_owned() } else { t }
+}
+
+/// The runtime of one mapping: sends calls for it.
+pub struct Runner {
+    pub mapping: Arc<CompiledMapping>,
+    pub transport: Arc<dyn Transport>,
+    pub base_url: String,
+}
+
+/// What a step sequence produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The record: the answer of the last step marked `record` (at its path), else the last answer.
+    pub last: Option<Value>,
+    /// How many writes (non-GET/HEAD calls) succeeded.
+    pub writes: usize,
+}
+
+impl Runner {
+    fn vars_scope(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("vars".into(), Value::Object(self.mapping.vars.clone()));
+        m
+    }
+
+    /// A fresh scope holding `vars`.
+    pub fn scope(&self) -> Map<String, Value> {
+        self.vars_scope()
+    }
+
+    async fn render(
+        &self,
+        t: &Template,
+        scope: &Map<String, Value>,
+        lookups: &dyn LookupResolver,
+        step: &str,
+    ) -> Result<Value, ScimError> {
+        expr::render_value(t, scope, lookups).await.map_err(|e| eval_error(step, e))
+    }
+
+    fn render_body<'a>(
+        &'a self,
+        b: &'a Body,
+        scope: &'a Map<String, Value>,
+        lookups: &'a dyn LookupResolver,
+        step: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, ScimError>> + Send + 'a>> {
+        Box::pin(async move {
+            Ok(match b {
+                Body::Const(v) => v.clone(),
+                Body::Template(t) => self.render(t, scope, lookups, step).await?,
+                Body::Array(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for i in items {
+                        out.push(self.render_body(i, scope, lookups, step).await?);
+                    }
+                    Value::Array(out)
+                }
+                Body::Object(fields) => {
+                    let mut out = Map::new();
+                    for (k, v) in fields {
+                        let v = self.render_body(v, scope, lookups, step).await?;
+                        if !v.is_null() {
+                            out.insert(k.clone(), v);
+                        }
+                    }
+                    Value::Object(out)
+                }
+            })
+        })
+    }
+
+    /// Renders a call into a native request.
+    pub async fn request(
+        &self,
+        call: &Call,
+        scope: &Map<String, Value>,
+        lookups: &dyn LookupResolver,
+    ) -> Result<NativeRequest, ScimError> {
+        let step = call.name.as_str();
+        let path = expr::render(&call.url, scope, lookups, &encode_component).await.map_err(|e| eval_error(step, e))?;
+        let mut url = format!("{}{}", self.base_url.trim_end_matches('/'), path);
+        let mut sep = if url.contains('?') { '&' } else { '?' };
+        for (k, t) in &call.query {
+            let v = self.render(t, scope, lookups, step).await?;
+            let values = match v {
+                Value::Null => vec![],
+                Value::Array(a) => a,
+                one => vec![one],
+            };
+            for v in values.iter().filter(|v| !v.is_null()) {
+                url.push(sep);
+                url.push_str(&encode_component(k));
+                url.push('=');
+                url.push_str(&encode_component(&expr::to_text(v)));
+                sep = '&';
+            }
+        }
+        let mut headers = Vec::with_capacity(call.headers.len() + 1);
+        let mut has_ct = false;
+        for (name, t) in &call.headers {
+            let v = expr::to_text(&self.render(t, scope, lookups, step).await?);
+            let hv = HeaderValue::from_str(&v).map_err(|_| {
+                ScimError::invalid_value(format!("{step}: header {name} would contain invalid characters"))
+            })?;
+            has_ct |= *name == http::header::CONTENT_TYPE;
+            headers.push((name.clone(), hv));
+        }
+        let body = match &call.body {
+            Some(b) => {
+                let v = self.render_body(b, scope, lookups, step).await?;
+                if !has_ct {
+                    headers.push((http::header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+                }
+                Some(Bytes::from(serde_json::to_vec(&v).unwrap_or_default()))
+            }
+            None => None,
+        };
+        Ok(NativeRequest { method: call.method.clone(), url, headers, body, step: Arc::from(step) })
+    }
+
+    /// Maps a native failure answer to a SCIM error, after the mapping's `errors` rules.
+    pub fn native_error(&self, op: &str, step: &str, resp: &NativeResponse, applied: usize) -> ScimError {
+        let message = native_message(resp);
+        let body_lower = String::from_utf8_lossy(&resp.body).to_lowercase();
+        let suffix = if applied > 0 {
+            format!(" ({applied} earlier call(s) of this operation succeeded; retrying the request is safe)")
+        } else {
+            String::new()
+        };
+        for r in &self.mapping.errors {
+            let status_ok = r.status.is_empty() || r.status.contains(&resp.status);
+            let body_ok = r.body_contains.as_ref().is_none_or(|b| body_lower.contains(b.as_str()));
+            let op_ok = r.operation.as_ref().is_none_or(|o| o.eq_ignore_ascii_case(op));
+            if status_ok && body_ok && op_ok {
+                let detail = match &r.detail {
+                    Some(t) => {
+                        let mut scope = Map::new();
+                        scope.insert("message".into(), Value::String(message.clone()));
+                        scope.insert("status".into(), Value::from(resp.status));
+                        futures_util::FutureExt::now_or_never(expr::render(t, &scope, &expr::NoLookups, &|s| {
+                            s.to_owned()
+                        }))
+                        .and_then(Result::ok)
+                        .unwrap_or_else(|| message.clone())
+                    }
+                    None => format!("{step}: {message}"),
+                };
+                let mut e = ScimError::new(r.scim_status, r.scim_type, format!("{detail}{suffix}"));
+                e.retry_after = resp.retry_after();
+                return e;
+            }
+        }
+        let detail = format!("{step}: the application answered {}: {message}{suffix}", resp.status);
+        // A SCIM backend's own error keeps its status and scimType.
+        if let Some(t) = resp.json().and_then(|j| j.get("scimType").and_then(Value::as_str).and_then(ScimType::parse))
+            && (400..500).contains(&resp.status)
+        {
+            return ScimError::new(resp.status, Some(t), detail);
+        }
+        match resp.status {
+            404 => ScimError::not_found(detail),
+            409 => ScimError::uniqueness(detail),
+            429 => ScimError::too_many_requests(detail, resp.retry_after()),
+            503 => ScimError::unavailable(detail, resp.retry_after()),
+            400 | 422 => ScimError::invalid_value(detail),
+            401 | 403 => ScimError::bad_gateway(format!(
+                "{step}: the application refused the gateway's credentials ({})",
+                resp.status
+            )),
+            s if s >= 500 => ScimError::bad_gateway(detail),
+            _ => ScimError::bad_gateway(detail),
+        }
+    }
+
+    /// Maps a transport failure to a SCIM error.
+    pub fn transport_error(&self, e: &BackendError, applied: usize) -> ScimError {
+        let suffix = if applied > 0 || e.may_have_applied() {
+            " (the change may be partly applied; retrying the request is safe)"
+        } else {
+            ""
+        };
+        match e {
+            BackendError::CircuitOpen { retry_after } | BackendError::Saturated { retry_after } => {
+                ScimError::unavailable(format!("{e}{suffix}"), Some(*retry_after))
+            }
+            BackendError::NotSent { .. } => {
+                ScimError::unavailable(format!("{e}{suffix}"), Some(std::time::Duration::from_secs(5)))
+            }
+            BackendError::Timeout { .. } => ScimError::gateway_timeout(format!("{e}{suffix}")),
+            _ => ScimError::bad_gateway(format!("{e}{suffix}")),
+        }
+    }
+
+    /// Sends one rendered call; success is 2xx or a status the step accepts.
+    async fn send_one(
+        &self,
+        op: &str,
+        call: &Call,
+        scope: &Map<String, Value>,
+        lookups: &dyn LookupResolver,
+        applied: usize,
+    ) -> Result<(u16, Option<Value>), ScimError> {
+        let req = self.request(call, scope, lookups).await?;
+        let resp = self.transport.send(req).await.map_err(|e| self.transport_error(&e, applied))?;
+        let success =
+            if call.expect.is_empty() { (200..300).contains(&resp.status) } else { call.expect.contains(&resp.status) };
+        if success && !call.accept.contains(&resp.status) {
+            return Ok((resp.status, resp.json()));
+        }
+        if call.accept.contains(&resp.status) {
+            return Ok((resp.status, None));
+        }
+        Err(self.native_error(op, &call.name, &resp, applied))
+    }
+
+    /// Runs steps in order, capturing into `scope`.
+    pub async fn run(
+        &self,
+        op: &str,
+        steps: &[Call],
+        scope: &mut Map<String, Value>,
+        lookups: &dyn LookupResolver,
+    ) -> Result<Outcome, ScimError> {
+        let mut out = Outcome::default();
+        let mut record_chosen = false;
+        for call in steps {
+            if let Some(w) = &call.when {
+                let v = expr::eval(w, scope, lookups).await.map_err(|e| eval_error(&call.name, e))?;
+                if !expr::truthy(&v) {
+                    continue;
+                }
+            }
+            let is_write = !matches!(call.method, Method::GET | Method::HEAD);
+            if let Some(each) = &call.for_each {
+                let items = match expr::eval(each, scope, lookups).await.map_err(|e| eval_error(&call.name, e))? {
+                    Value::Array(a) => a,
+                    Value::Null => vec![],
+                    one => vec![one],
+                };
+                let applied = out.writes;
+                let results: Vec<Result<(), ScimError>> = futures_util::stream::iter(items.into_iter().enumerate())
+                    .map(|(i, item)| {
+                        let mut s = scope.clone();
+                        s.insert("item".into(), item);
+                        s.insert("index".into(), Value::from(i));
+                        async move {
+                            self.send_one(op, call, &s, lookups, applied).await.map(|_| ()).map_err(|mut e| {
+                                e.detail = format!("{} (item {i})", e.detail);
+                                e
+                            })
+                        }
+                    })
+                    .buffered(FAN_OUT)
+                    .collect()
+                    .await;
+                let ok = results.iter().filter(|r| r.is_ok()).count();
+                if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+                    let mut e = e;
+                    if is_write && ok > 0 {
+                        e.detail = format!(
+                            "{}; {ok} other item(s) of this step succeeded, retrying the request is safe",
+                            e.detail
+                        );
+                    }
+                    return Err(e);
+                }
+                if is_write {
+                    out.writes += ok;
+                }
+                continue;
+            }
+            let (_, json) = self.send_one(op, call, scope, lookups, out.writes).await?;
+            if is_write {
+                out.writes += 1;
+            }
+            let json = json.unwrap_or(Value::Null);
+            for c in &call.capture {
+                let v = if c.all { c.path.all(&json) } else { c.path.first(&json) };
+                scope.insert(c.name.clone(), v);
+            }
+            match &call.record {
+                Some(p) => {
+                    out.last = Some(p.first(&json));
+                    record_chosen = true;
+                }
+                None if !record_chosen => out.last = Some(json),
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs steps once per element of `items`, with the element bound to `name`.
+    pub async fn run_each(
+        &self,
+        op: &str,
+        steps: &[Call],
+        scope: &Map<String, Value>,
+        name: &str,
+        items: Vec<Value>,
+        lookups: &dyn LookupResolver,
+    ) -> Result<usize, ScimError> {
+        let results: Vec<Result<usize, ScimError>> = futures_util::stream::iter(items)
+            .map(|item| {
+                let mut s = scope.clone();
+                let shown = expr::to_text(&item);
+                s.insert(name.to_owned(), item);
+                async move {
+                    let mut s = s;
+                    self.run(op, steps, &mut s, lookups).await.map(|o| o.writes).map_err(|mut e| {
+                        e.detail = format!("{} ({name} {shown})", e.detail);
+                        e
+                    })
+                }
+            })
+            .buffered(FAN_OUT)
+            .collect()
+            .await;
+        let done: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
+        match results.into_iter().find_map(Result::err) {
+            Some(mut e) => {
+                if done > 0 {
+                    e.detail = format!("{}; {done} other call(s) succeeded, retrying the request is safe", e.detail);
+                }
+                Err(e)
+            }
+            None => Ok(done),
+        }
+    }
+}

@@ -1,0 +1,1069 @@
+//! The mapping compiler: a parsed [`MappingFile`] becomes a [`CompiledMapping`] in which every
+//! path, JSONPath, template and expression is parsed once. All problems are collected, each with
+//! its file:line:col, rather than stopping at the first.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, Method};
+use serde_json::{Map, Value};
+use serde_saphyr::Spanned;
+
+use super::diag::Diagnostics;
+use super::expr::{self, Expr, Kind, Step, Template};
+use super::jsonpath::JsonPath;
+use super::model::*;
+use super::native_path::NativePath;
+use crate::scim::filter::{AttrPath, CompareOp};
+use crate::scim::patch::PatchPath;
+use crate::scim::schema::{AttrType, Mutability, ResourceSchema};
+use crate::scim::{ResourceKind, SchemaModel, ScimType};
+
+/// The supported format version.
+pub const API_VERSION: &str = "scimgate/v1";
+
+/// A mapping ready to run.
+#[derive(Debug, Clone)]
+pub struct CompiledMapping {
+    pub name: String,
+    pub description: String,
+    pub file: String,
+    pub backend: crate::backend::BackendSettings,
+    pub vars: Map<String, Value>,
+    pub lookups: HashMap<String, Lookup>,
+    pub errors: Vec<ErrorRuleC>,
+    pub users: Resource,
+    pub groups: Resource,
+    /// What the target can hold, advertised in `/Schemas`.
+    pub schemas: SchemaModel,
+}
+
+impl CompiledMapping {
+    pub fn resource(&self, kind: ResourceKind) -> &Resource {
+        match kind {
+            ResourceKind::User => &self.users,
+            ResourceKind::Group => &self.groups,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub call: Call,
+    pub result: JsonPath,
+    pub on_missing: OnMissing,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ErrorRuleC {
+    pub status: Vec<u16>,
+    pub body_contains: Option<String>,
+    pub operation: Option<String>,
+    pub scim_status: u16,
+    pub scim_type: Option<ScimType>,
+    pub detail: Option<Template>,
+}
+
+/// One SCIM resource type's compiled mapping.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    pub id: Id,
+    pub attrs: Vec<Attr>,
+    pub get: Vec<Call>,
+    pub create: Vec<Call>,
+    pub update: Update,
+    pub delete: Vec<Call>,
+    pub list: List,
+    pub filters: Vec<FilterRuleC>,
+    pub other_filters: OtherFilters,
+    pub triggers: Vec<Trigger>,
+    pub members: Option<Members>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Id {
+    pub read: JsonPath,
+    pub template: Option<Template>,
+    pub encoding: IdEncoding,
+}
+
+/// Where an attribute's SCIM value comes from or goes to.
+#[derive(Debug, Clone)]
+pub struct ScimSource {
+    pub path: PatchPath,
+    pub text: String,
+    /// The addressed SCIM attribute is multi-valued and the path does not pick one element.
+    pub multi: bool,
+    /// The SCIM type of the addressed value (for static checks).
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ReadC {
+    None,
+    Native(NativePath),
+    JsonPath(JsonPath),
+}
+
+#[derive(Debug, Clone)]
+pub struct Attr {
+    pub scim: Option<ScimSource>,
+    pub create: Option<NativePath>,
+    pub update: Option<NativePath>,
+    pub read: ReadC,
+    pub value: Option<Value>,
+    pub from: Option<Expr>,
+    pub to_native: Vec<Step>,
+    pub to_scim: Vec<Step>,
+    pub select: Option<Select>,
+    pub element: Map<String, Value>,
+    pub immutable: bool,
+    pub case_exact: Option<bool>,
+}
+
+/// One native call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub name: String,
+    pub method: Method,
+    pub url: Template,
+    pub query: Vec<(String, Template)>,
+    pub headers: Vec<(HeaderName, Template)>,
+    pub body: Option<Body>,
+    pub when: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub capture: Vec<Capture>,
+    pub accept: Vec<u16>,
+    pub expect: Vec<u16>,
+    pub record: Option<JsonPath>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Capture {
+    pub name: String,
+    pub path: JsonPath,
+    pub all: bool,
+}
+
+/// A compiled body template.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Const(Value),
+    Template(Template),
+    Array(Vec<Body>),
+    Object(Vec<(String, Body)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Update {
+    pub style: UpdateStyle,
+    pub clear_with: Option<Value>,
+    pub steps: Vec<Call>,
+}
+
+#[derive(Debug, Clone)]
+pub enum PagingC {
+    Offset { max_limit: usize },
+    Page { max_limit: usize, first_page: u64 },
+    Cursor { max_limit: usize, next: JsonPath },
+}
+
+impl PagingC {
+    pub fn max_limit(&self) -> usize {
+        match self {
+            PagingC::Offset { max_limit } | PagingC::Page { max_limit, .. } | PagingC::Cursor { max_limit, .. } => {
+                (*max_limit).max(1)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct List {
+    pub call: Call,
+    pub records: JsonPath,
+    pub total: Option<JsonPath>,
+    pub paging: PagingC,
+    pub max_scan: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum FilterResultC {
+    Single,
+    Records(JsonPath),
+}
+
+#[derive(Debug, Clone)]
+pub struct FilterRuleC {
+    /// `None` for the catch-all rule (`attribute: "*"`).
+    pub attr: Option<AttrPath>,
+    pub op: CompareOp,
+    pub steps: Vec<Call>,
+    pub result: FilterResultC,
+}
+
+#[derive(Debug, Clone)]
+pub struct Trigger {
+    pub attr: PatchPath,
+    pub attr_text: String,
+    pub equals: Option<Value>,
+    pub on_create: bool,
+    pub on_update: bool,
+    pub before_update: bool,
+    pub steps: Vec<Call>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Members {
+    pub call: Option<Call>,
+    pub records: JsonPath,
+    pub value: JsonPath,
+    pub display: Option<JsonPath>,
+    pub paging: Option<PagingC>,
+    pub add: MemberWriteC,
+    pub remove: MemberWriteC,
+    /// Whether a write needs the complete new member list (`members_after`), so the current
+    /// members must be read first.
+    pub needs_after: bool,
+    pub clear_on_delete: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberWriteC {
+    pub mode: MemberMode,
+    pub steps: Vec<Call>,
+}
+
+/// Loads and compiles a mapping file; on failure, every problem found.
+pub fn load(path: &Path) -> Result<(CompiledMapping, Diagnostics), Diagnostics> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(src) => compile_str(&file, &src),
+        Err(e) => {
+            let mut d = Diagnostics::new(&file, Arc::from(""));
+            d.general(format!("cannot read the mapping file: {e}"));
+            Err(d)
+        }
+    }
+}
+
+/// Parses and compiles mapping source text. Warnings come back with the mapping.
+pub fn compile_str(file: &str, src: &str) -> Result<(CompiledMapping, Diagnostics), Diagnostics> {
+    let mut d = Diagnostics::new(file, Arc::from(src));
+    let parsed: MappingFile = match serde_saphyr::from_str(src) {
+        Ok(m) => m,
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid YAML").to_owned();
+            let message = strip_location_prefix(&first);
+            match e.location() {
+                Some(loc) => d.at_line(loc.line() as usize, loc.column() as usize, message),
+                None => d.general(message),
+            }
+            return Err(d);
+        }
+    };
+    let mut c = Compiler { d: &mut d, lookups: parsed.lookups.keys().cloned().collect() };
+    let compiled = c.mapping(file, parsed);
+    match compiled {
+        Some(m) if !d.has_errors() => Ok((m, d)),
+        _ => Err(d),
+    }
+}
+
+/// serde-saphyr prefixes messages with "line N column M:"; the diagnostic carries that already.
+fn strip_location_prefix(s: &str) -> String {
+    let s = s.trim();
+    if let Some(rest) = s.strip_prefix("line ")
+        && let Some(idx) = rest.find(": ")
+        && rest[..idx].contains("column")
+    {
+        return rest[idx + 2..].to_owned();
+    }
+    s.to_owned()
+}
+
+/// Variables available in each kind of step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Get,
+    Create,
+    Update,
+    Delete,
+    List,
+    Filter,
+    Trigger,
+    MembersRead,
+    MembersWrite,
+    Lookup,
+}
+
+impl Ctx {
+    fn builtins(self) -> &'static [&'static str] {
+        match self {
+            Ctx::Get | Ctx::Delete => &["vars", "id"],
+            Ctx::Create => &["vars", "scim", "doc", "id"],
+            Ctx::Update => &["vars", "id", "scim", "old", "doc", "patch", "changes", "key", "value", "record"],
+            Ctx::List => &["vars", "limit", "offset", "page", "cursor"],
+            Ctx::Filter => &["vars", "value", "filter", "limit", "offset", "page", "cursor"],
+            Ctx::Trigger => &["vars", "id", "scim", "record", "value"],
+            Ctx::MembersRead => &["vars", "id", "limit", "offset", "page", "cursor"],
+            Ctx::MembersWrite => &["vars", "id", "scim", "members", "members_after", "member"],
+            Ctx::Lookup => &["vars", "value"],
+        }
+    }
+}
+
+struct Compiler<'d> {
+    d: &'d mut Diagnostics,
+    lookups: BTreeSet<String>,
+}
+
+fn scim_kind(ty: AttrType, multi: bool) -> Kind {
+    if multi {
+        return Kind::Array;
+    }
+    match ty {
+        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => Kind::String,
+        AttrType::Boolean => Kind::Bool,
+        AttrType::Integer | AttrType::Decimal => Kind::Number,
+        AttrType::Complex => Kind::Any,
+    }
+}
+
+fn kinds_compatible(expected: Kind, got: Kind) -> bool {
+    expected == Kind::Any || got == Kind::Any || expected == got
+}
+
+impl Compiler<'_> {
+    fn mapping(&mut self, file: &str, m: MappingFile) -> Option<CompiledMapping> {
+        if m.api_version.value != API_VERSION {
+            let msg = format!("unsupported apiVersion `{}`", m.api_version.value);
+            self.d.at(
+                &m.api_version,
+                0,
+                m.api_version.value.len(),
+                msg,
+                Some(format!("use `apiVersion: {API_VERSION}`")),
+            );
+        }
+        let mut lookups = HashMap::new();
+        for (name, l) in &m.lookups {
+            let call = self.call(&l.call, Ctx::Lookup, &BTreeSet::new());
+            let result = self.jsonpath(&l.result);
+            if let (Some(call), Some(result)) = (call, result) {
+                let ttl = Duration::from_secs(l.cache_ttl_secs);
+                lookups.insert(name.clone(), Lookup { call: call.0, result, on_missing: l.on_missing, ttl });
+            }
+        }
+        let errors = m.errors.iter().filter_map(|r| self.error_rule(r)).collect();
+        let users = self.resource(ResourceKind::User, &m.users);
+        let groups = self.resource(ResourceKind::Group, &m.groups);
+        let (users, groups) = (users?, groups?);
+        let schemas = SchemaModel { user: advertised(&users), group: advertised(&groups) };
+        Some(CompiledMapping {
+            name: m.name,
+            description: m.description,
+            file: file.to_owned(),
+            backend: m.backend,
+            vars: m.vars.into_iter().collect(),
+            lookups,
+            errors,
+            users,
+            groups,
+            schemas,
+        })
+    }
+
+    fn error_rule(&mut self, r: &ErrorRule) -> Option<ErrorRuleC> {
+        let scim_type = match &r.scim.scim_type {
+            None => None,
+            Some(t) => match ScimType::parse(t) {
+                Some(t) => Some(t),
+                None => {
+                    self.d.general(format!("errors: unknown scim_type `{t}`"));
+                    return None;
+                }
+            },
+        };
+        let detail = r.scim.detail.as_ref().and_then(|t| self.template(t, Some(&["message", "status"])));
+        Some(ErrorRuleC {
+            status: r.when.status.clone(),
+            body_contains: r.when.body_contains.as_ref().map(|s| s.to_lowercase()),
+            operation: r.when.operation.clone(),
+            scim_status: r.scim.status,
+            scim_type,
+            detail,
+        })
+    }
+
+    fn jsonpath(&mut self, t: &Text) -> Option<JsonPath> {
+        match JsonPath::parse(&t.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let help = (!t.value.starts_with('$')).then(|| "a JSONPath starts with `$`, e.g. `$.id`".to_owned());
+                self.d.at(t, 0, t.value.len(), e.to_string(), help);
+                None
+            }
+        }
+    }
+
+    fn native_path(&mut self, t: &Text) -> Option<NativePath> {
+        match NativePath::parse(&t.value) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.d.at(t, e.offset, 1, format!("invalid native path: {}", e.message), None);
+                None
+            }
+        }
+    }
+
+    /// Parses a template and checks that its variables exist (`allowed` = None: no check).
+    fn template(&mut self, t: &Text, allowed: Option<&[&str]>) -> Option<Template> {
+        match expr::parse_template(&t.value) {
+            Ok(tpl) => {
+                if let Some(allowed) = allowed {
+                    for e in tpl.exprs() {
+                        self.check_vars(t, e, allowed, &BTreeSet::new());
+                    }
+                }
+                self.check_lookups_in(t, tpl.exprs());
+                Some(tpl)
+            }
+            Err(e) => {
+                self.d.at(t, e.offset, 1, format!("invalid template: {}", e.message), None);
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, t: &Text) -> Option<Expr> {
+        match expr::parse_expr(&t.value) {
+            Ok(e) => {
+                self.check_lookups_in(t, std::iter::once(&e));
+                Some(e)
+            }
+            Err(e) => {
+                self.d.at(t, e.offset, 1, format!("invalid expression: {}", e.message), None);
+                None
+            }
+        }
+    }
+
+    fn check_lookups_in<'a>(&mut self, t: &Text, exprs: impl Iterator<Item = &'a Expr>) {
+        for e in exprs {
+            for s in &e.steps {
+                if let expr::Transform::Lookup(name) = &s.transform
+                    && !self.lookups.contains(name)
+                {
+                    let known: Vec<&str> = self.lookups.iter().map(String::as_str).collect();
+                    let help = expr::suggest(name, &known).map(|s| format!("did you mean `{s}`?"));
+                    self.d.at(t, s.offset, name.len(), format!("no lookup named `{name}` is declared"), help);
+                }
+            }
+        }
+    }
+
+    fn check_vars(&mut self, t: &Text, e: &Expr, allowed: &[&str], captures: &BTreeSet<String>) {
+        for v in e.vars() {
+            let root = v.root();
+            if !allowed.contains(&root) && !captures.contains(root) && !matches!(root, "item" | "index") {
+                let mut names: Vec<&str> = allowed.to_vec();
+                names.extend(captures.iter().map(String::as_str));
+                let help = match expr::suggest(root, &names) {
+                    Some(s) => format!("did you mean `{s}`? available here: {}", names.join(", ")),
+                    None => format!("available here: {}", names.join(", ")),
+                };
+                let off = t.value.find(root).unwrap_or(0);
+                self.d.at(t, off, root.len(), format!("`{root}` is not defined at this step"), Some(help));
+            }
+        }
+    }
+
+    fn transforms(&mut self, list: &[Text]) -> Vec<Step> {
+        let mut out = vec![];
+        for t in list {
+            match expr::parse_transform(&t.value) {
+                Ok(s) => {
+                    if let expr::Transform::Lookup(name) = &s.transform
+                        && !self.lookups.contains(name)
+                    {
+                        self.d.at(t, 0, t.value.len(), format!("no lookup named `{name}` is declared"), None);
+                    }
+                    out.push(s);
+                }
+                Err(e) => self.d.at(t, e.offset, 1, e.message, None),
+            }
+        }
+        out
+    }
+
+    /// Compiles a sequence of steps; later steps see earlier captures.
+    fn steps(&mut self, steps: &[CallSpec], ctx: Ctx) -> Vec<Call> {
+        let mut captures = BTreeSet::new();
+        let mut out = vec![];
+        for s in steps {
+            if let Some((c, caps)) = self.call(s, ctx, &captures) {
+                captures.extend(caps);
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Compiles one call; returns the names it captures.
+    fn call(&mut self, s: &CallSpec, ctx: Ctx, captures: &BTreeSet<String>) -> Option<(Call, Vec<String>)> {
+        let allowed = ctx.builtins();
+        let mut ok = true;
+        let tpl = |this: &mut Self, t: &Text| -> Option<Template> {
+            let r = this.template(t, None);
+            if let Some(r) = &r {
+                for e in r.exprs() {
+                    this.check_vars(t, e, allowed, captures);
+                }
+            }
+            r
+        };
+        let url = tpl(self, &s.url);
+        if !s.url.value.starts_with('/') && !s.url.value.starts_with('{') {
+            self.d.at(&s.url, 0, 1, "a URL template is relative to the backend base URL and starts with `/`", None);
+            ok = false;
+        }
+        let mut query = vec![];
+        for (k, v) in &s.query {
+            match tpl(self, v) {
+                Some(t) => query.push((k.clone(), t)),
+                None => ok = false,
+            }
+        }
+        let mut headers = vec![];
+        for (k, v) in &s.headers {
+            let name = HeaderName::from_bytes(k.as_bytes());
+            match (name, tpl(self, v)) {
+                (Ok(n), Some(t)) => headers.push((n, t)),
+                (Err(_), _) => {
+                    self.d.at(v, 0, 1, format!("`{k}` is not a valid header name"), None);
+                    ok = false;
+                }
+                _ => ok = false,
+            }
+        }
+        let body = match &s.body {
+            Some(b) => {
+                let compiled = self.body(b, &b.value, allowed, captures);
+                if compiled.is_none() {
+                    ok = false;
+                }
+                compiled
+            }
+            None => None,
+        };
+        let cond = |this: &mut Self, t: &Option<Text>| -> Option<Option<Expr>> {
+            match t {
+                None => Some(None),
+                Some(t) => {
+                    let e = this.expr(t)?;
+                    this.check_vars(t, &e, allowed, captures);
+                    Some(Some(e))
+                }
+            }
+        };
+        let when = cond(self, &s.when);
+        let for_each = cond(self, &s.for_each);
+        let mut capture = vec![];
+        let mut names = vec![];
+        for (all, map) in [(false, &s.capture), (true, &s.capture_all)] {
+            for (name, path) in map {
+                if allowed.contains(&name.as_str()) {
+                    self.d.at(
+                        path,
+                        0,
+                        1,
+                        format!("capture `{name}` would hide the built-in variable of that name"),
+                        None,
+                    );
+                    ok = false;
+                }
+                match self.jsonpath(path) {
+                    Some(p) => {
+                        capture.push(Capture { name: name.clone(), path: p, all });
+                        names.push(name.clone());
+                    }
+                    None => ok = false,
+                }
+            }
+        }
+        let record = match &s.record {
+            Some(r) => Some(self.jsonpath(r)?),
+            None => None,
+        };
+        let method = match s.method {
+            HttpMethod::Get => Method::GET,
+            HttpMethod::Head => Method::HEAD,
+            HttpMethod::Post => Method::POST,
+            HttpMethod::Put => Method::PUT,
+            HttpMethod::Patch => Method::PATCH,
+            HttpMethod::Delete => Method::DELETE,
+        };
+        let name = s.name.clone().unwrap_or_else(|| format!("{method} {}", s.url.value));
+        let (url, when, for_each) = (url?, when?, for_each?);
+        ok.then_some((
+            Call {
+                name,
+                method,
+                url,
+                query,
+                headers,
+                body,
+                when,
+                for_each,
+                capture,
+                accept: s.accept.clone(),
+                expect: s.expect.clone(),
+                record,
+            },
+            names,
+        ))
+    }
+
+    fn body(&mut self, at: &Spanned<Value>, v: &Value, allowed: &[&str], captures: &BTreeSet<String>) -> Option<Body> {
+        Some(match v {
+            Value::String(s) => match expr::parse_template(s) {
+                Ok(t) if t.is_constant() => Body::Const(Value::String(s.replace("{{", "{").replace("}}", "}"))),
+                Ok(t) => {
+                    for e in t.exprs() {
+                        for var in e.vars() {
+                            let root = var.root();
+                            if !allowed.contains(&root) && !captures.contains(root) && !matches!(root, "item" | "index")
+                            {
+                                self.d.at(
+                                    at,
+                                    0,
+                                    1,
+                                    format!("body: `{root}` is not defined at this step (in `{s}`)"),
+                                    None,
+                                );
+                            }
+                        }
+                    }
+                    Body::Template(t)
+                }
+                Err(e) => {
+                    self.d.at(at, 0, 1, format!("body: invalid template `{s}`: {}", e.message), None);
+                    return None;
+                }
+            },
+            Value::Array(a) => {
+                Body::Array(a.iter().map(|x| self.body(at, x, allowed, captures)).collect::<Option<_>>()?)
+            }
+            Value::Object(o) => Body::Object(
+                o.iter()
+                    .map(|(k, x)| Some((k.clone(), self.body(at, x, allowed, captures)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            other => Body::Const(other.clone()),
+        })
+    }
+
+    fn scim_source(&mut self, kind: ResourceKind, t: &Text) -> Option<ScimSource> {
+        let schema = ResourceSchema::rfc(kind);
+        let path = match PatchPath::parse(&t.value) {
+            Ok(p) => p,
+            Err(e) => {
+                self.d.at(t, 0, t.value.len(), format!("invalid SCIM path: {}", e.detail), None);
+                return None;
+            }
+        };
+        let (attr, sub) = match &path {
+            PatchPath::Attr(a) => (a.clone(), None),
+            PatchPath::Filtered { attr, sub, .. } => (attr.clone(), sub.clone()),
+        };
+        let probe = AttrPath { sub: sub.clone().or(attr.sub.clone()), ..attr.clone() };
+        let Some(resolved) = schema.resolve(&probe) else {
+            let names: Vec<&str> = schema.core.attributes.iter().map(|a| a.name.as_str()).collect();
+            let help = expr::suggest(&attr.name, &names).map(|s| format!("did you mean `{s}`?"));
+            self.d.at(t, 0, t.value.len(), format!("`{}` is not a {} attribute", t.value, kind.name()), help);
+            return None;
+        };
+        let filtered = matches!(path, PatchPath::Filtered { .. });
+        let target = resolved.sub.unwrap_or(resolved.def);
+        let multi = resolved.def.multi_valued && !filtered;
+        let kind = if resolved.sub.is_some() {
+            if multi { Kind::Array } else { scim_kind(target.ty, false) }
+        } else {
+            scim_kind(target.ty, resolved.def.multi_valued && !filtered)
+        };
+        Some(ScimSource { path, text: t.value.clone(), multi, kind })
+    }
+
+    fn attr(&mut self, kind: ResourceKind, a: &AttributeSpec) -> Option<Attr> {
+        let scim = match &a.scim {
+            Some(t) => Some(self.scim_source(kind, t)?),
+            None => None,
+        };
+        if scim.is_none() && a.value.is_none() && a.from.is_none() {
+            let at = a.native.as_ref();
+            match at {
+                Some(n) => self.d.at(n, 0, 1, "an attribute mapping needs `scim`, `value` or `from`", None),
+                None => self.d.general("an attribute mapping has neither `scim` nor `native`"),
+            }
+            return None;
+        }
+        let native = match &a.native {
+            Some(n) => Some(self.native_path(n)?),
+            None => None,
+        };
+        let target = |this: &mut Self, t: &Option<FieldTarget>| -> Option<Option<NativePath>> {
+            match t {
+                None => Some(native.clone()),
+                Some(FieldTarget::Off(false)) => Some(None),
+                Some(FieldTarget::Off(true)) => Some(native.clone()),
+                Some(FieldTarget::Path(p)) => Some(Some(this.native_path(p)?)),
+            }
+        };
+        let on_create = a.on.is_empty() || a.on.contains(&WriteOp::Create);
+        let on_update = a.on.is_empty() || a.on.contains(&WriteOp::Update);
+        let create = target(self, &a.create)?.filter(|_| on_create);
+        let update = target(self, &a.update)?.filter(|_| on_update);
+        let read = match &a.read {
+            Some(FieldTarget::Off(false)) => ReadC::None,
+            Some(FieldTarget::Path(p)) => ReadC::JsonPath(self.jsonpath(p)?),
+            _ => match (&native, &scim) {
+                (Some(n), Some(_)) => ReadC::Native(n.clone()),
+                _ => ReadC::None,
+            },
+        };
+        let from = match &a.from {
+            Some(t) => {
+                let e = self.expr(t)?;
+                self.check_vars(t, &e, &["vars", "scim", "id"], &BTreeSet::new());
+                Some(e)
+            }
+            None => None,
+        };
+        let to_native = self.transforms(&a.to_native);
+        let to_scim = self.transforms(&a.to_scim);
+        if let (Some(src), Some(first)) = (&scim, a.to_native.first()) {
+            self.check_chain(first, &src.text, src.kind, &to_native);
+        }
+        if a.select.is_some()
+            && !scim.as_ref().is_some_and(|s| s.multi)
+            && let Some(t) = &a.scim
+        {
+            self.d.at(
+                t,
+                0,
+                t.value.len(),
+                "`select` applies to a multi-valued SCIM attribute such as `emails.value`",
+                None,
+            );
+        }
+        Some(Attr {
+            scim,
+            create,
+            update,
+            read,
+            value: a.value.clone(),
+            from,
+            to_native,
+            to_scim,
+            select: a.select.clone(),
+            element: a.element.clone().into_iter().collect(),
+            immutable: a.immutable,
+            case_exact: a.case_exact,
+        })
+    }
+
+    /// Reports a transform applied to a value of the wrong type.
+    fn check_chain(&mut self, at: &Text, source: &str, start: Kind, steps: &[Step]) {
+        let mut cur = start;
+        for s in steps {
+            let (input, output) = s.transform.signature();
+            if !kinds_compatible(input, cur) {
+                let msg = format!("`{}` expects {input}, but the value here is {cur}", s.transform.name());
+                self.d.at(at, 0, at.value.len(), msg, Some(format!("the value comes from `{source}`")));
+                return;
+            }
+            cur = if output == Kind::Any { cur } else { output };
+        }
+    }
+
+    fn paging(&mut self, p: &Paging) -> Option<PagingC> {
+        Some(match p {
+            Paging::Offset { max_limit } => PagingC::Offset { max_limit: *max_limit },
+            Paging::Page { max_limit, first_page } => PagingC::Page { max_limit: *max_limit, first_page: *first_page },
+            Paging::Cursor { max_limit, next } => PagingC::Cursor { max_limit: *max_limit, next: self.jsonpath(next)? },
+        })
+    }
+
+    fn resource(&mut self, kind: ResourceKind, r: &ResourceSpec) -> Option<Resource> {
+        let id_read = self.jsonpath(&r.id.read);
+        let id_template = match &r.id.template {
+            Some(t) => self.template(t, Some(&["vars", "scim"])),
+            None => None,
+        };
+        let attrs: Vec<Attr> = r.attributes.iter().filter_map(|a| self.attr(kind, a)).collect();
+        let ops = [("get", &r.get), ("create", &r.create), ("delete", &r.delete), ("update", &r.update.steps)];
+        for (name, steps) in ops {
+            if steps.is_empty() {
+                self.d.general(format!(
+                    "{}: `{name}` has no native call; every SCIM operation needs one",
+                    kind.endpoint().to_lowercase()
+                ));
+            }
+        }
+        let get = self.steps(&r.get, Ctx::Get);
+        let create = self.steps(&r.create, Ctx::Create);
+        let delete = self.steps(&r.delete, Ctx::Delete);
+        let update_steps = self.steps(&r.update.steps, Ctx::Update);
+        let list_call = self.call(&r.list.call, Ctx::List, &BTreeSet::new());
+        let records = self.jsonpath(&r.list.records);
+        let total = r.list.total.as_ref().and_then(|t| self.jsonpath(t));
+        let paging = self.paging(&r.list.paging);
+        let mut filters = vec![];
+        for f in &r.filters {
+            let op = match parse_op(&f.op) {
+                Some(op) => op,
+                None => {
+                    self.d.general(format!("filters: unknown operator `{}`", f.op));
+                    continue;
+                }
+            };
+            let attr = (f.attribute.value != "*").then(|| AttrPath::parse_simple(&f.attribute.value));
+            if attr.as_ref().is_some_and(|a| ResourceSchema::rfc(kind).resolve(a).is_none()) {
+                self.d.at(
+                    &f.attribute,
+                    0,
+                    f.attribute.value.len(),
+                    format!("`{}` is not a {} attribute", f.attribute.value, kind.name()),
+                    None,
+                );
+                continue;
+            }
+            let specs: Vec<CallSpec> = match (&f.call, f.steps.is_empty()) {
+                (Some(c), true) => vec![c.clone()],
+                (None, false) => f.steps.clone(),
+                _ => {
+                    self.d.at(
+                        &f.attribute,
+                        0,
+                        f.attribute.value.len(),
+                        "a filter rule needs either `call` or `steps`",
+                        None,
+                    );
+                    continue;
+                }
+            };
+            let steps = self.steps(&specs, Ctx::Filter);
+            let result = match &f.result {
+                FilterResult::Single => Some(FilterResultC::Single),
+                FilterResult::Records(p) => self.jsonpath(p).map(FilterResultC::Records),
+            };
+            if let Some(result) = result
+                && steps.len() == specs.len()
+            {
+                filters.push(FilterRuleC { attr, op, steps, result });
+            }
+        }
+        let mut triggers = vec![];
+        for t in &r.triggers {
+            let Ok(attr) = PatchPath::parse(&t.attribute.value) else {
+                self.d.at(&t.attribute, 0, t.attribute.value.len(), "invalid SCIM attribute path", None);
+                continue;
+            };
+            let steps = self.steps(&t.steps, Ctx::Trigger);
+            triggers.push(Trigger {
+                attr,
+                attr_text: t.attribute.value.clone(),
+                equals: t.equals.clone(),
+                on_create: t.on_create,
+                on_update: t.on_update,
+                before_update: t.before_update,
+                steps,
+            });
+        }
+        let members = match (&r.members, kind) {
+            (Some(_), ResourceKind::User) => {
+                self.d.general("users: `members` belongs to groups");
+                None
+            }
+            (Some(m), ResourceKind::Group) => self.members(m),
+            (None, _) => None,
+        };
+        let update = Update { style: r.update.style, clear_with: r.update.clear_with.clone(), steps: update_steps };
+        Some(Resource {
+            kind,
+            id: Id { read: id_read?, template: id_template, encoding: r.id.encoding },
+            attrs,
+            get,
+            create,
+            update,
+            delete,
+            list: List { call: list_call?.0, records: records?, total, paging: paging?, max_scan: r.list.max_scan },
+            filters,
+            other_filters: r.other_filters,
+            triggers,
+            members,
+        })
+    }
+
+    fn members(&mut self, m: &MembersSpec) -> Option<Members> {
+        let call = match &m.read.call {
+            Some(c) => Some(self.call(c, Ctx::MembersRead, &BTreeSet::new())?.0),
+            None => None,
+        };
+        let records = self.jsonpath(&m.read.records)?;
+        let value = self.jsonpath(&m.read.value)?;
+        let display = match &m.read.display {
+            Some(d) => Some(self.jsonpath(d)?),
+            None => None,
+        };
+        let paging = match &m.read.paging {
+            Some(p) => Some(self.paging(p)?),
+            None => None,
+        };
+        let add = MemberWriteC { mode: m.add.mode, steps: self.steps(&m.add.steps, Ctx::MembersWrite) };
+        let remove = MemberWriteC { mode: m.remove.mode, steps: self.steps(&m.remove.steps, Ctx::MembersWrite) };
+        let uses_after = |w: &MemberWriteC| w.steps.iter().any(|c| call_uses(c, "members_after"));
+        let needs_after = uses_after(&add) || uses_after(&remove);
+        Some(Members {
+            call,
+            records,
+            value,
+            display,
+            paging,
+            add,
+            remove,
+            needs_after,
+            clear_on_delete: m.clear_on_delete,
+        })
+    }
+}
+
+fn parse_op(s: &str) -> Option<CompareOp> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "eq" => CompareOp::Eq,
+        "ne" => CompareOp::Ne,
+        "co" => CompareOp::Co,
+        "sw" => CompareOp::Sw,
+        "ew" => CompareOp::Ew,
+        "gt" => CompareOp::Gt,
+        "ge" => CompareOp::Ge,
+        "lt" => CompareOp::Lt,
+        "le" => CompareOp::Le,
+        _ => return None,
+    })
+}
+
+/// Whether any template or expression of a call reads variable `root`.
+fn call_uses(c: &Call, root: &str) -> bool {
+    fn body_uses(b: &Body, root: &str) -> bool {
+        match b {
+            Body::Const(_) => false,
+            Body::Template(t) => t.exprs().any(|e| e.vars().iter().any(|v| v.root() == root)),
+            Body::Array(a) => a.iter().any(|x| body_uses(x, root)),
+            Body::Object(o) => o.iter().any(|(_, x)| body_uses(x, root)),
+        }
+    }
+    let tpl = |t: &Template| t.exprs().any(|e| e.vars().iter().any(|v| v.root() == root));
+    tpl(&c.url)
+        || c.query.iter().any(|(_, t)| tpl(t))
+        || c.headers.iter().any(|(_, t)| tpl(t))
+        || c.body.as_ref().is_some_and(|b| body_uses(b, root))
+        || c.when.as_ref().is_some_and(|e| e.vars().iter().any(|v| v.root() == root))
+        || c.for_each.as_ref().is_some_and(|e| e.vars().iter().any(|v| v.root() == root))
+}
+
+/// The schema advertised for a compiled resource: only mapped attributes, with mutability and
+/// caseExact from the mapping.
+fn advertised(r: &Resource) -> ResourceSchema {
+    let full = ResourceSchema::rfc(r.kind);
+    let mut keep: Vec<AttrPath> = vec![];
+    for a in &r.attrs {
+        if let Some(s) = &a.scim {
+            let (attr, sub) = match &s.path {
+                PatchPath::Attr(p) => (p.clone(), None),
+                PatchPath::Filtered { attr, sub, .. } => (attr.clone(), sub.clone()),
+            };
+            let base = AttrPath { sub: None, ..attr.clone() };
+            keep.push(base.clone());
+            if let Some(sub) = sub.or(attr.sub.clone()) {
+                keep.push(AttrPath { sub: Some(sub), ..base });
+            }
+        }
+    }
+    if r.members.is_some() {
+        keep.push(AttrPath { uri: None, name: "members".into(), sub: None });
+    }
+    let mut schema = full.restrict(keep.iter());
+    let adjust = |schema: &mut ResourceSchema, a: &Attr| {
+        let Some(s) = &a.scim else { return };
+        let attr = match &s.path {
+            PatchPath::Attr(p) => p,
+            PatchPath::Filtered { attr, .. } => attr,
+        };
+        let writes = a.create.is_some() || a.update.is_some();
+        let readable = !matches!(a.read, ReadC::None);
+        let core = Arc::make_mut(&mut schema.core);
+        let def = match &attr.uri {
+            Some(u) if !u.eq_ignore_ascii_case(&core.id) => {
+                let Some(ext) = schema.extensions.iter_mut().find(|(e, _)| e.id.eq_ignore_ascii_case(u)) else {
+                    return;
+                };
+                Arc::make_mut(&mut ext.0).attributes.iter_mut().find(|d| d.name.eq_ignore_ascii_case(&attr.name))
+            }
+            _ => core.attributes.iter_mut().find(|d| d.name.eq_ignore_ascii_case(&attr.name)),
+        };
+        let Some(def) = def else { return };
+        if a.immutable {
+            def.mutability = Mutability::Immutable;
+        } else if !writes
+            && readable
+            && def.mutability == Mutability::ReadWrite
+            && a.update.is_none()
+            && a.create.is_none()
+        {
+            def.mutability = Mutability::ReadOnly;
+        }
+        if let Some(ce) = a.case_exact
+            && def.case_exact.is_some()
+        {
+            def.case_exact = Some(ce);
+        }
+    };
+    // An attribute is read-only only when no mapping for it writes anything.
+    for a in &r.attrs {
+        let writes_elsewhere = r.attrs.iter().any(|b| {
+            b.scim.as_ref().map(|s| top_name(&s.path)) == a.scim.as_ref().map(|s| top_name(&s.path))
+                && (b.create.is_some() || b.update.is_some())
+        });
+        let triggered =
+            r.triggers.iter().any(|t| Some(top_name(&t.attr)) == a.scim.as_ref().map(|s| top_name(&s.path)));
+        if writes_elsewhere || triggered {
+            let mut a = a.clone();
+            if a.create.is_none() && a.update.is_none() {
+                a.create = Some(NativePath { segments: vec![] });
+            }
+            adjust(&mut schema, &a);
+        } else {
+            adjust(&mut schema, a);
+        }
+    }
+    schema
+}
+
+/// The top-level attribute (URN-qualified for extensions) a SCIM path addresses, lower-cased.
+pub fn top_name(p: &PatchPath) -> String {
+    let a = match p {
+        PatchPath::Attr(a) => a,
+        PatchPath::Filtered { attr, .. } => attr,
+    };
+    match &a.uri {
+        Some(u) => format!("{}:{}", u.to_ascii_lowercase(), a.name.to_ascii_lowercase()),
+        None => a.name.to_ascii_lowercase(),
+    }
+}

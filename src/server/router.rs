@@ -1,0 +1,266 @@
+//! Routing and the thin HTTP handlers: probes, and SCIM under `/{route}/scim/v2/...`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
+
+use crate::auth::RouteAuth;
+use crate::scim::ScimError;
+use crate::service::{ScimRequest, ScimResponse, ScimService};
+use crate::settings::HttpSettings;
+use crate::target::RequestCtx;
+
+const SCIM_JSON: &str = "application/scim+json";
+
+/// One route: its credentials and its SCIM service.
+pub struct Route {
+    pub name: Arc<str>,
+    pub auth: RouteAuth,
+    pub service: ScimService,
+    /// Realm named in `WWW-Authenticate`.
+    pub realm: String,
+}
+
+/// Everything a request needs, swapped atomically on reload.
+pub struct Gateway {
+    pub routes: HashMap<String, Arc<Route>>,
+    pub http: HttpSettings,
+    /// Whether the listener is TLS (for URLs derived from the request).
+    pub https: bool,
+}
+
+/// Shared state of the router.
+#[derive(Clone)]
+pub struct AppState {
+    pub gateway: Arc<ArcSwap<Gateway>>,
+    /// Set when shutdown starts: `/readyz` turns unready at once.
+    pub draining: Arc<AtomicBool>,
+    pub in_flight: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(gateway: Gateway) -> Self {
+        let permits = gateway.http.max_concurrent_requests.max(1);
+        AppState {
+            gateway: Arc::new(ArcSwap::from_pointee(gateway)),
+            draining: Arc::new(AtomicBool::new(false)),
+            in_flight: Arc::new(Semaphore::new(permits)),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(scim_entry)
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
+    let gw = state.gateway.load();
+    for route in gw.routes.values() {
+        if !route.service.target().ready().await {
+            return (StatusCode::SERVICE_UNAVAILABLE, format!("route {} not ready\n", route.name)).into_response();
+        }
+    }
+    (StatusCode::OK, "ready\n").into_response()
+}
+
+/// Renders a SCIM response as HTTP.
+fn scim_response(r: ScimResponse, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = match r.body {
+        Some(body) => {
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let mut resp = Response::new(Body::from(bytes));
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+            resp
+        }
+        None => Response::new(Body::empty()),
+    };
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    if let Some(loc) = r.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LOCATION, loc);
+    }
+    if let Some(allow) = r.allow {
+        h.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if let Some(ra) = r.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v.clone());
+        h.insert("client-request-id", v);
+    }
+    resp
+}
+
+fn error_response(e: &ScimError, request_id: &str) -> Response {
+    scim_response(ScimResponse::error(e), request_id)
+}
+
+/// The request id: the IdP's `client-request-id` (Entra) or `X-Request-Id`, else a new one.
+/// Only printable ASCII up to 128 bytes is echoed, so headers and logs cannot be forged.
+fn request_id(headers: &HeaderMap) -> String {
+    ["client-request-id", "x-request-id"]
+        .iter()
+        .filter_map(|n| headers.get(*n))
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Splits `/{route}/scim/v2{rest}` into the route name and `rest`.
+fn split_scim_path(path: &str) -> Option<(&str, &str)> {
+    let path = path.strip_prefix('/')?;
+    let (route, rest) = path.split_once('/')?;
+    let rest = rest.strip_prefix("scim/v2").or_else(|| rest.strip_prefix("scim/V2"))?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    Some((route, rest))
+}
+
+fn base_url(headers: &HeaderMap, uri: &http::Uri, gw: &Gateway, route: &str) -> String {
+    if let Some(public) = &gw.http.public_base_url {
+        return format!("{}/{route}/scim/v2", public.trim_end_matches('/'));
+    }
+    let host = uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "localhost".to_owned());
+    let scheme = if gw.https { "https" } else { "http" };
+    format!("{scheme}://{host}/{route}/scim/v2")
+}
+
+async fn scim_entry(State(state): State<AppState>, req: Request) -> Response {
+    let rid = request_id(req.headers());
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        let e = ScimError::unavailable(
+            "the gateway is at its concurrency limit; retry shortly",
+            Some(Duration::from_secs(1)),
+        );
+        return error_response(&e, &rid);
+    };
+    let gw = state.gateway.load_full();
+    let timeout = Duration::from_secs(gw.http.request_timeout_secs.max(1));
+    match tokio::time::timeout(timeout, handle_scim(gw, req, &rid)).await {
+        Ok(resp) => resp,
+        Err(_) => error_response(
+            &ScimError::gateway_timeout("the request took longer than the gateway's request timeout"),
+            &rid,
+        ),
+    }
+}
+
+async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
+    let (parts, body) = req.into_parts();
+    let Some((route_name, rest)) = split_scim_path(parts.uri.path()) else {
+        return error_response(&ScimError::not_found(format!("nothing at {}", parts.uri.path())), rid);
+    };
+    let Some(route) = gw.routes.get(route_name).cloned() else {
+        return error_response(&ScimError::not_found(format!("no route named {route_name}")), rid);
+    };
+    let principal = match route.auth.authenticate(parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes)) {
+        Ok(p) => p,
+        Err(rejection) => {
+            tracing::info!(route = %route.name, reason = rejection.reason(), request_id = rid, "authentication rejected");
+            let mut resp = error_response(&ScimError::unauthorized(rejection.detail()), rid);
+            if let Ok(v) = HeaderValue::from_str(&rejection.challenge(&route.realm)) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return resp;
+        }
+    };
+    let body = match read_body(&parts.headers, body, gw.http.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => return error_response(&e, rid),
+    };
+    let request = ScimRequest {
+        method: parts.method.clone(),
+        path: rest.to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        body,
+        base_url: base_url(&parts.headers, &parts.uri, &gw, route_name),
+        ctx: RequestCtx {
+            request_id: rid.to_owned(),
+            route: route.name.clone(),
+            principal: Some(principal.name.clone()),
+        },
+        read_only: principal.read_only,
+    };
+    let response = route.service.handle(request).await;
+    tracing::info!(
+        route = %route.name,
+        method = %parts.method,
+        path = rest,
+        status = response.status,
+        client = %principal.name,
+        request_id = rid,
+        "scim request"
+    );
+    scim_response(response, rid)
+}
+
+/// Reads the body up to `max` bytes; larger bodies are refused with 413 without reading them all.
+async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ScimError> {
+    let too_large = || ScimError::payload_too_large(format!("request body exceeds {max} bytes"));
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, max).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
+        Err(_) => Err(ScimError::invalid_syntax("the request body could not be read")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_scim_paths() {
+        assert_eq!(split_scim_path("/main/scim/v2/Users"), Some(("main", "/Users")));
+        assert_eq!(split_scim_path("/main/scim/v2"), Some(("main", "")));
+        assert_eq!(split_scim_path("/main/scim/v2x"), None);
+        assert_eq!(split_scim_path("/main/other"), None);
+        assert_eq!(split_scim_path("/"), None);
+    }
+
+    #[test]
+    fn request_ids_are_taken_only_when_safe() {
+        let mut h = HeaderMap::new();
+        h.insert("client-request-id", HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&h), "abc-123");
+        let mut h = HeaderMap::new();
+        h.insert("x-request-id", HeaderValue::from_static("has space"));
+        assert_ne!(request_id(&h), "has space");
+    }
+}
