@@ -1,6 +1,6 @@
 //! scimgate: a SCIM 2.0 gateway in front of applications that do not speak the IdP's SCIM.
 //!
-//! The request path is `server → auth → dialect → scim → engine → backend`; see `docs/architecture.md`.
+//! The request path is `server → auth → dialect → scim → engine → backend`; see the README.
 
 pub mod app;
 pub mod auth;

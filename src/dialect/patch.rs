@@ -8,7 +8,7 @@ use super::resource::shape_object;
 use super::shape;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::{PatchPath, PatchRequest};
-use crate::scim::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
+use crate::scim::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, SchemaDef};
 use crate::scim::{ScimError, urn};
 
 /// Normalises a PATCH body and parses it: [`normalize_patch_json`], then
@@ -110,6 +110,10 @@ fn with_path(schema: &ResourceSchema, mut op: Map<String, Value>, out: &mut Vec<
         out.push(Value::Object(op));
         return;
     };
+    if let Some((ext, _)) = schema.extensions.iter().find(|(e, _)| e.id.eq_ignore_ascii_case(text.trim())) {
+        whole_extension(schema, ext, op, out);
+        return;
+    }
     // Paths the parser rejects are passed on unchanged, for it to report.
     let Ok(mut parsed) = PatchPath::parse(text) else {
         out.push(Value::Object(op));
@@ -222,6 +226,33 @@ fn removals_by_value(def: &AttributeDef, op: &Map<String, Value>) -> Option<Vec<
             Some(Value::Object(removal))
         })
         .collect()
+}
+
+/// An operation whose path is an extension's schema URN, i.e. the extension object as a whole:
+/// `add`/`replace` become one operation per attribute in the value (a complex replace leaves the
+/// sub-attributes it does not name unchanged, RFC 7644 §3.5.2.3), `remove` one per attribute.
+fn whole_extension(schema: &ResourceSchema, ext: &SchemaDef, op: Map<String, Value>, out: &mut Vec<Value>) {
+    let kind = op.get("op").and_then(Value::as_str).unwrap_or_default().to_owned();
+    match (kind.as_str(), op.get("value")) {
+        ("add" | "replace", Some(Value::Object(value))) => {
+            // Some clients serialise the extension with its own `schemas` list; it is no attribute.
+            for (k, v) in value.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("schemas")) {
+                if let Value::Object(o) = operation(&kind, Some(format!("{}:{k}", ext.id)), v.clone()) {
+                    with_path(schema, o, out);
+                }
+            }
+        }
+        ("remove", None) => {
+            for attr in &ext.attributes {
+                let mut o = Map::new();
+                o.insert("op".to_owned(), Value::String("remove".to_owned()));
+                o.insert("path".to_owned(), Value::String(format!("{}:{}", ext.id, attr.name)));
+                out.push(Value::Object(o));
+            }
+        }
+        // Anything else is passed on for the parser to report.
+        _ => out.push(Value::Object(op)),
+    }
 }
 
 /// A no-path `add`/`replace`: drops read-only keys, then splits attribute-path keys into one operation

@@ -10,7 +10,6 @@ use crate::scim::{ResourceKind, SchemaModel, urn};
 #[derive(Debug, Clone, Copy)]
 pub struct Capabilities {
     pub max_results: usize,
-    pub max_payload_bytes: usize,
 }
 
 pub fn service_provider_config(base: &str, caps: Capabilities) -> Value {
@@ -33,8 +32,7 @@ pub fn service_provider_config(base: &str, caps: Capabilities) -> Value {
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig")
-        },
-        "x-maxPayloadSize": caps.max_payload_bytes
+        }
     })
 }
 

@@ -195,7 +195,6 @@ impl ScimService {
             Endpoint::ServiceProviderConfig => {
                 let caps = discovery::Capabilities {
                     max_results: self.options.scim.max_count,
-                    max_payload_bytes: self.options.max_body_bytes,
                 };
                 Ok(ScimResponse::json(200, discovery::service_provider_config(base, caps)))
             }

@@ -182,6 +182,19 @@ pub enum SettingsError {
     Invalid { file: String, message: String },
 }
 
+/// Top-level settings keys; only `SCIMGATE_<KEY>...` variables naming one of them are overrides.
+const TOP_LEVEL_KEYS: [&str; 5] = ["LISTEN", "TLS", "HTTP", "SCIM", "ROUTES"];
+
+/// Whether an environment variable overrides a setting. Other `SCIMGATE_*` variables (the
+/// command line's `SCIMGATE_CONFIG` and `SCIMGATE_LOG`, secrets a token's `value_env` names) are
+/// left alone rather than rejected as unknown keys.
+fn is_override(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let Some(rest) = upper.strip_prefix("SCIMGATE_") else { return false };
+    let head = rest.split("__").next().unwrap_or_default();
+    TOP_LEVEL_KEYS.contains(&head)
+}
+
 impl Settings {
     /// Reads `path`, applies `SCIMGATE_*` overrides from the process environment and validates.
     pub fn load(path: &Path) -> Result<Settings, SettingsError> {
@@ -196,8 +209,7 @@ impl Settings {
         let file = path.display().to_string();
         let invalid = |message: String| SettingsError::Invalid { file: file.clone(), message };
         let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read: {e}")))?;
-        let overrides: config::Map<String, String> =
-            env.into_iter().filter(|(k, _)| k.to_ascii_uppercase().starts_with("SCIMGATE_")).collect();
+        let overrides: config::Map<String, String> = env.into_iter().filter(|(k, _)| is_override(k)).collect();
         let built = config::Config::builder()
             .add_source(config::File::from_str(&text, config::FileFormat::Yaml))
             .add_source(
@@ -297,6 +309,10 @@ mod tests {
             ("SCIMGATE_HTTP__MAX_BODY_BYTES".to_string(), "4096".to_string()),
             ("SCIMGATE_LISTEN".to_string(), "127.0.0.1:9000".to_string()),
             ("OTHER".to_string(), "x".to_string()),
+            // Not settings: the command line's own variables and secrets named by `value_env`.
+            ("SCIMGATE_CONFIG".to_string(), "/etc/scimgate.yaml".to_string()),
+            ("SCIMGATE_LOG".to_string(), "debug".to_string()),
+            ("SCIMGATE_IDP_TOKEN".to_string(), "secret".to_string()),
         ];
         let s = Settings::load_with_env(f.path(), env).unwrap();
         assert_eq!(s.http.max_body_bytes, 4096);
