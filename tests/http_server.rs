@@ -91,9 +91,8 @@ async fn limits_and_methods_are_answered_with_scim_errors() {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["status"], "413");
-    let chunks = futures_util::stream::iter(
-        (0..3).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 2048]))),
-    );
+    let chunks =
+        futures_util::stream::iter((0..3).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 2048]))));
     let r = http
         .post(format!("{a}/Users"))
         .bearer_auth("token-a")
@@ -146,7 +145,8 @@ async fn health_readiness_and_draining() {
 async fn http2_with_prior_knowledge_on_plain_http() {
     let (gw, _dir) = start(TWO_ROUTES).await;
     let http = Client::builder().http2_prior_knowledge().build().unwrap();
-    let r = http.get(format!("{}/Users", gw.scim_base_url("alpha", false))).bearer_auth("token-a").send().await.unwrap();
+    let r =
+        http.get(format!("{}/Users", gw.scim_base_url("alpha", false))).bearer_auth("token-a").send().await.unwrap();
     assert_eq!(r.version(), reqwest::Version::HTTP_2);
     assert_eq!(r.status(), StatusCode::OK);
     gw.shutdown().await.unwrap();
@@ -195,7 +195,8 @@ fn serve_fails(yaml: &str) -> (bool, String, String) {
 
 #[test]
 fn bad_settings_files_stop_start_up_naming_file_and_key() {
-    let (ok, err, file) = serve_fails("listen: 127.0.0.1:0\nroutes:\n  main:\n    target: { kind: memory }\n    colour: red\n");
+    let (ok, err, file) =
+        serve_fails("listen: 127.0.0.1:0\nroutes:\n  main:\n    target: { kind: memory }\n    colour: red\n");
     assert!(!ok);
     assert!(err.contains(&file), "{err}");
     assert!(err.contains("colour"), "{err}");

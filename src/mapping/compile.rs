@@ -278,6 +278,7 @@ pub fn compile_str(file: &str, src: &str) -> Result<(CompiledMapping, Diagnostic
 /// serde-saphyr prefixes messages with "line N column M:"; the diagnostic carries that already.
 fn strip_location_prefix(s: &str) -> String {
     let s = s.trim();
+    let s = s.strip_prefix("error: ").unwrap_or(s);
     if let Some(rest) = s.strip_prefix("line ")
         && let Some(idx) = rest.find(": ")
         && rest[..idx].contains("column")

@@ -193,9 +193,7 @@ impl ScimService {
             }
             _ if *m != Method::GET => not_allowed(ALLOW_DISCOVERY),
             Endpoint::ServiceProviderConfig => {
-                let caps = discovery::Capabilities {
-                    max_results: self.options.scim.max_count,
-                };
+                let caps = discovery::Capabilities { max_results: self.options.scim.max_count };
                 Ok(ScimResponse::json(200, discovery::service_provider_config(base, caps)))
             }
             Endpoint::ResourceTypes => {

@@ -352,14 +352,17 @@ fn malformed_bodies_are_passed_on() {
 #[test]
 fn a_path_naming_an_extension_addresses_its_attributes() {
     assert_eq!(
-        user_ops(json!([{"op": "add", "path": ENTERPRISE_USER, "value": {"employeeNumber": "7", "department": "R&D"}}])),
+        user_ops(
+            json!([{"op": "add", "path": ENTERPRISE_USER, "value": {"employeeNumber": "7", "department": "R&D"}}])
+        ),
         patch(json!([
             {"op": "add", "path": format!("{ENTERPRISE_USER}:department"), "value": "R&D"},
             {"op": "add", "path": format!("{ENTERPRISE_USER}:employeeNumber"), "value": "7"}
         ]))
     );
     let removed = user_ops(json!([{"op": "Remove", "path": ENTERPRISE_USER.to_ascii_lowercase()}]));
-    let paths: Vec<&str> = removed["Operations"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> =
+        removed["Operations"].as_array().unwrap().iter().map(|o| o["path"].as_str().unwrap()).collect();
     assert!(paths.contains(&format!("{ENTERPRISE_USER}:manager").as_str()), "{paths:?}");
     assert!(paths.contains(&format!("{ENTERPRISE_USER}:costCenter").as_str()), "{paths:?}");
     assert!(removed["Operations"].as_array().unwrap().iter().all(|o| o["op"] == "remove" && o.get("value").is_none()));
