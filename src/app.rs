@@ -1,6 +1,6 @@
 //! Wiring: settings → routes, targets and services → a running gateway.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -40,32 +40,20 @@ pub fn mapped_target(
     file: &std::path::Path,
     overrides: Option<&serde_json::Value>,
 ) -> Result<Arc<dyn Target>, StartError> {
-    let (mut mapping, warnings) = crate::mapping::load(file).map_err(|d| StartError::Mapping(d.render()))?;
+    let (mut mapping, warnings) = crate::mapping::builtin::load(file).map_err(|d| StartError::Mapping(d.render()))?;
     if !warnings.items.is_empty() {
         tracing::warn!(route, file = %file.display(), "{}", warnings.render());
     }
     if let Some(o) = overrides {
-        let mut merged = serde_json::to_value(&mapping.backend).unwrap_or_default();
-        merge_json(&mut merged, o);
-        mapping.backend = serde_json::from_value(merged)
+        mapping.backend = mapping
+            .backend
+            .overlay(o)
             .map_err(|e| StartError::Backend { route: route.to_owned(), message: format!("backend overrides: {e}") })?;
     }
     let backend = crate::backend::Backend::new(route, &mapping.backend, None)
         .map_err(|e| StartError::Backend { route: route.to_owned(), message: e.to_string() })?;
     let base_url = mapping.backend.base_url.clone();
     Ok(Arc::new(crate::engine::MappedTarget::new(Arc::new(mapping), Arc::new(backend), base_url)))
-}
-
-/// Deep-merges `overlay` into `base` (objects key by key; anything else replaces).
-fn merge_json(base: &mut serde_json::Value, overlay: &serde_json::Value) {
-    match (base, overlay) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
-            for (k, v) in o {
-                merge_json(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
 }
 
 /// Builds one route from its settings. Existing targets are reused by name so that a reload does
@@ -113,6 +101,12 @@ pub struct Running {
     pub state: AppState,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("local_addr", &self.local_addr).finish_non_exhaustive()
+    }
 }
 
 impl Running {
@@ -170,27 +164,4 @@ pub async fn start(settings: &Settings) -> Result<Running, StartError> {
         .await
     });
     Ok(Running { local_addr, state, shutdown: tx, task })
-}
-
-/// Settings for `scimgate demo`: one route named `demo` in front of the memory target.
-pub fn demo_settings(listen: SocketAddr, token: &str) -> Settings {
-    use crate::settings::*;
-    let mut routes = BTreeMap::new();
-    routes.insert(
-        "demo".to_owned(),
-        RouteSettings {
-            target: TargetSettings::Memory,
-            auth: AuthSettings {
-                tokens: vec![StaticTokenSettings {
-                    name: "demo".into(),
-                    value: Some(token.to_owned()),
-                    value_env: None,
-                    value_file: None,
-                    sha256: None,
-                    read_only: false,
-                }],
-            },
-        },
-    );
-    Settings { listen, tls: None, http: HttpSettings::default(), scim: ScimSettings::default(), routes }
 }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod backend;
+pub mod demo;
 pub mod dialect;
 pub mod emulator;
 pub mod engine;

@@ -24,8 +24,11 @@ enum Command {
         #[arg(long, short, env = "SCIMGATE_CONFIG")]
         config: PathBuf,
     },
-    /// Run a ready-to-try gateway with no settings file, in front of an in-memory target.
+    /// Run a ready-to-try gateway with no settings file, in front of an emulated application.
     Demo {
+        /// What the gateway fronts: an emulated application through its shipped mapping, or `memory`.
+        #[arg(long, value_enum, default_value = "openmetadata")]
+        target: scimgate::demo::DemoTarget,
         /// Address to listen on (`127.0.0.1:0` picks a free port).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -79,13 +82,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             tracing::info!("shutting down");
             running.shutdown().await.map_err(|e| e.to_string())
         }
-        Command::Demo { listen, token } => {
+        Command::Demo { target, listen, token } => {
             let token = token.unwrap_or_else(random_token);
-            let settings = app::demo_settings(listen, &token);
-            let running = app::start(&settings).await.map_err(|e| e.to_string())?;
-            let base = running.scim_base_url("demo", false);
+            let demo = scimgate::demo::Demo::start(target, listen, &token).await.map_err(|e| e.to_string())?;
+            let base = demo.base_url();
             println!(
-                "scimgate demo: SCIM 2.0 in front of an in-memory target (for trying and testing; data is lost on exit)"
+                "scimgate demo: SCIM 2.0 in front of {} (for trying and testing; data is lost on exit)",
+                target.describe()
             );
             println!();
             println!("SCIM base URL:");
@@ -96,11 +99,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("Try:");
             println!("  curl -s -H 'Authorization: Bearer {token}' '{base}/Users'");
             println!(
-                "  curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: application/scim+json' -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"alice@example.com\"}}' '{base}/Users'"
+                "  curl -s -H 'Authorization: Bearer {token}' -H 'Content-Type: application/scim+json' -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"alice@example.com\",\"name\":{{\"givenName\":\"Alice\",\"familyName\":\"Liddell\"}},\"emails\":[{{\"value\":\"alice@example.com\",\"type\":\"work\",\"primary\":true}}]}}' '{base}/Users'"
             );
-            println!("Press Ctrl-C to stop.");
+            println!(
+                "  curl -s -H 'Authorization: Bearer {token}' '{base}/Users?filter=userName%20eq%20%22alice@example.com%22'"
+            );
+            println!("  curl -s -H 'Authorization: Bearer {token}' '{base}/Schemas'");
+            println!("Other targets: scimgate demo --target collibra|datahub|scim|memory. Press Ctrl-C to stop.");
             wait_for_signal().await;
-            running.shutdown().await.map_err(|e| e.to_string())
+            demo.shutdown().await.map_err(|e| e.to_string())
         }
     }
 }

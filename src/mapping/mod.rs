@@ -3,6 +3,7 @@
 //! A mapping file describes one application's native user/group API; `compile::load` turns it
 //! into a [`compile::CompiledMapping`] that the engine runs. See `docs/mapping.md`.
 
+pub mod builtin;
 pub mod compile;
 pub mod diag;
 pub mod expr;

@@ -137,6 +137,24 @@ impl Advertised {
     }
 }
 
+/// The attribute names a filter uses, URN-qualified where the filter qualifies them.
+fn collect_attributes(filter: &crate::scim::filter::Filter, out: &mut Vec<String>) {
+    use crate::scim::filter::Filter;
+    let name = |p: &crate::scim::filter::AttrPath| match &p.uri {
+        Some(uri) => format!("{uri}:{}", p.name),
+        None => p.name.clone(),
+    };
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) => out.push(name(path)),
+        Filter::ValuePath { attr, .. } => out.push(name(attr)),
+        Filter::Not(f) => collect_attributes(f, out),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            collect_attributes(a, out);
+            collect_attributes(b, out);
+        }
+    }
+}
+
 fn list_items(document: &Value) -> Option<&Vec<Value>> {
     match document {
         Value::Array(items) => Some(items),
@@ -181,6 +199,43 @@ impl ResourceAttributes {
         let lower = sub_key.to_lowercase();
         let top = lower.split('.').next().unwrap_or(&lower);
         self.extensions.get(urn).is_some_and(|names| names.contains(top))
+    }
+
+    /// The first attribute a request's `filter` query parameter names that is not advertised. What a
+    /// filter on such an attribute selects says nothing about the server, so the positive body
+    /// expectations of that request are dropped (see [`ResourceAttributes::prune_for_filter`]).
+    pub fn unadvertised_in_filter(&self, path: &str) -> Option<String> {
+        let query = path.split_once('?')?.1;
+        let filter = query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            if !k.eq_ignore_ascii_case("filter") {
+                return None;
+            }
+            let v = v.replace('+', " ");
+            percent_encoding::percent_decode_str(&v).decode_utf8().ok().map(|s| s.into_owned())
+        })?;
+        let parsed = crate::scim::filter::parse(&filter).ok()?;
+        let mut names = Vec::new();
+        collect_attributes(&parsed, &mut names);
+        names.into_iter().find(|name| matches!(self.verdict(name), Verdict::Skip(_)))
+    }
+
+    /// Drops body expectations that are not negative, naming the unadvertised filter attribute.
+    pub fn prune_for_filter(&self, expect: &Expect, attribute: &str) -> (Expect, Vec<String>) {
+        let mut pruned = expect.clone();
+        let mut skipped = Vec::new();
+        if pruned.body_contains.take().is_some() {
+            skipped.push(format!("body_contains: the filter names `{attribute}`, which is not advertised"));
+        }
+        pruned.checks.retain(|check| {
+            let keep = check.op.is_negative();
+            if !keep {
+                skipped
+                    .push(format!("check {}: the filter names `{attribute}`, which is not advertised", check.pointer));
+            }
+            keep
+        });
+        (pruned, skipped)
     }
 
     /// Drops the expectations on attributes that are not advertised and describes each one dropped.

@@ -158,7 +158,14 @@ impl Runner {
             Some(attributes) => {
                 let (pruned, skipped) = attributes.prune(&expect);
                 report.skipped.extend(skipped.into_iter().map(|s| format!("step {index}: {s}")));
-                pruned
+                match attributes.unadvertised_in_filter(&path) {
+                    Some(attribute) => {
+                        let (pruned, skipped) = attributes.prune_for_filter(&pruned, &attribute);
+                        report.skipped.extend(skipped.into_iter().map(|s| format!("step {index}: {s}")));
+                        pruned
+                    }
+                    None => pruned,
+                }
             }
             None => expect,
         };

@@ -6,6 +6,7 @@
 
 pub mod body;
 pub mod discovery;
+mod unheld;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use http::Method;
 use serde_json::Value;
 
 use crate::dialect;
-use crate::scim::filter::{self, AttrPath, Filter};
+use crate::scim::filter::{self, AttrPath};
 use crate::scim::list::{ListParams, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::{Resource, ResourceKind, ResourceSchema, SchemaModel, ScimError, resource, urn};
@@ -237,12 +238,15 @@ impl ScimService {
         projection.apply(schema, &r)
     }
 
-    fn parse_filter(&self, schema: &ResourceSchema, text: &str) -> Result<Filter, ScimError> {
+    /// Parses and checks a filter against everything SCIM defines, then decides the terms on
+    /// attributes this target does not hold (see [`unheld`]).
+    fn parse_filter(&self, schema: &ResourceSchema, text: &str) -> Result<unheld::Simplified, ScimError> {
         let limits = filter::Limits { max_len: self.options.scim.max_filter_len, ..filter::Limits::default() };
+        let full = ResourceSchema::rfc(schema.kind);
         let f = filter::parse_with_limits(text, limits)?;
-        let f = dialect::normalize_filter(schema, f);
-        filter::validate(&f, schema)?;
-        Ok(f)
+        let f = dialect::normalize_filter(&full, f);
+        filter::validate(&f, &full)?;
+        Ok(unheld::simplify_filter(&full, schema, f))
     }
 
     async fn query(
@@ -267,6 +271,13 @@ impl ScimService {
             self.options.scim.default_count,
             self.options.scim.max_count,
         )?;
+        let filter = match filter {
+            None | Some(unheld::Simplified::All) => None,
+            Some(unheld::Simplified::Filter(f)) => Some(f),
+            Some(unheld::Simplified::None) => {
+                return Ok(ScimResponse::json(200, list_response(0, page.start_index, Vec::new())));
+            }
+        };
         let with_members = kind == ResourceKind::Group
             && q.projection.includes(schema, &AttrPath { uri: None, name: "members".into(), sub: None });
         let query = ListQuery { filter, start_index: page.start_index, count: page.count, with_members };
@@ -308,7 +319,9 @@ impl ScimService {
     async fn patch(&self, req: &ScimRequest, kind: ResourceKind, id: &str) -> Result<ScimResponse, ScimError> {
         let (projection, params) = self.url_projection(req)?;
         let schema = self.model().for_kind(kind);
-        let mut patch = dialect::normalize_patch(schema, self.body_json(req)?)?;
+        let full = ResourceSchema::rfc(kind);
+        let patch = dialect::normalize_patch(&full, self.body_json(req)?)?;
+        let mut patch = unheld::prune_patch(&full, schema, patch);
         if patch.operations.len() > self.options.scim.max_patch_operations {
             return Err(ScimError::too_many(format!(
                 "a PATCH may carry at most {} operations",

@@ -135,6 +135,8 @@ pub enum TargetSettings {
     /// An application reached through a mapping file.
     Mapping {
         /// The mapping file; a relative path is resolved against the settings file's directory.
+        /// `builtin:NAME` names a mapping shipped inside the binary (`openmetadata`, `collibra`,
+        /// `datahub`, `scim`).
         file: PathBuf,
         /// Overrides of the mapping's `backend` section, key by key (base URL, credentials, TLS,
         /// timeouts), so one mapping serves several deployments.
@@ -227,6 +229,7 @@ impl Settings {
         for route in settings.routes.values_mut() {
             if let TargetSettings::Mapping { file, .. } = &mut route.target
                 && file.is_relative()
+                && !file.to_string_lossy().starts_with(crate::mapping::builtin::PREFIX)
             {
                 *file = dir.join(&*file);
             }

@@ -37,10 +37,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts `scimgate demo --listen 127.0.0.1:0` and reads its SCIM base URL and token from stdout.
+    /// Starts `scimgate demo --target memory --listen 127.0.0.1:0` and reads its SCIM base URL and
+    /// token from stdout.
     pub fn demo() -> Gateway {
+        Gateway::demo_target("memory")
+    }
+
+    /// Starts `scimgate demo --target TARGET` on a free port and reads its SCIM base URL and token.
+    pub fn demo_target(target: &str) -> Gateway {
         let mut command = Command::new(binary());
-        command.args(["demo", "--listen", "127.0.0.1:0"]);
+        command.args(["demo", "--target", target, "--listen", "127.0.0.1:0"]);
         let mut started = Started::spawn(command, "scimgate demo");
         let lines =
             started.wait_for(|lines| value_after(lines, "SCIM base URL:").zip(value_after(lines, "Bearer token:")));

@@ -151,3 +151,26 @@ fn malformed_discovery_documents_are_errors() {
     assert!(Advertised::from_discovery(&json!([{"attributes": []}]), None).is_err());
     assert!(Advertised::from_discovery(&json!([]), Some(&json!("x"))).is_err());
 }
+
+#[test]
+fn a_filter_on_an_unadvertised_attribute_drops_positive_body_expectations() {
+    let adv = advertised();
+    let attrs = adv.for_path("/Users").expect("users");
+    let path = "/Users?filter=id+eq+%221%22+and+manager+eq+%222%22&attributes=id";
+    assert_eq!(attrs.unadvertised_in_filter(path).as_deref(), Some("manager"));
+    let e = expect(json!({"Resources": [{"id": "1"}]}), vec![check(CheckOp::Absent, "/Resources/1")]);
+    let (pruned, skipped) = attrs.prune_for_filter(&e, "manager");
+    assert!(pruned.body_contains.is_none());
+    assert_eq!(pruned.checks.len(), 1, "negative checks stay");
+    assert_eq!(pruned.body_not_contains, e.body_not_contains);
+    assert_eq!(skipped.len(), 1);
+
+    // Advertised attributes, URN-qualified ones included, leave the expectations alone.
+    let held = format!("/Users?filter=userName%20eq%20%22a%22%20and%20{ENTERPRISE}:employeeNumber%20pr");
+    assert_eq!(attrs.unadvertised_in_filter(&held), None);
+    assert_eq!(attrs.unadvertised_in_filter("/Users"), None);
+    assert_eq!(
+        attrs.unadvertised_in_filter(&format!("/Users?filter={ENTERPRISE}:manager.value+eq+%22x%22")).as_deref(),
+        Some(format!("{ENTERPRISE}:manager").as_str())
+    );
+}
