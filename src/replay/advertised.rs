@@ -57,6 +57,8 @@ pub struct Advertised {
 pub struct ResourceAttributes {
     core_schema: String,
     core: BTreeSet<String>,
+    /// Sub-attributes of the core schema's complex attributes, when `/Schemas` lists them.
+    core_subs: BTreeMap<String, BTreeSet<String>>,
     extensions: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -76,10 +78,29 @@ impl Advertised {
     /// the enterprise extension and `/Groups` the core Group schema (RFC 7643 §8.6).
     pub fn from_discovery(schemas: &Value, resource_types: Option<&Value>) -> Result<Self, DiscoveryError> {
         let mut attributes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut sub_attributes: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
         for schema in list_items(schemas).ok_or_else(|| not_a_list("/Schemas"))? {
             let Some(id) = schema.get("id").and_then(Value::as_str) else {
                 return Err(DiscoveryError { document: "/Schemas", problem: "a schema has no `id`".into() });
             };
+            let subs = schema
+                .get("attributes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|attribute| {
+                    let name = attribute.get("name")?.as_str()?.to_lowercase();
+                    let names: BTreeSet<String> = attribute
+                        .get("subAttributes")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(|sub| sub.get("name").and_then(Value::as_str))
+                        .map(str::to_lowercase)
+                        .collect();
+                    (!names.is_empty()).then_some((name, names))
+                })
+                .collect();
+            sub_attributes.insert(id.to_lowercase(), subs);
             let names = schema
                 .get("attributes")
                 .and_then(Value::as_array)
@@ -118,13 +139,14 @@ impl Advertised {
         let mut endpoints = BTreeMap::new();
         for (endpoint, core_schema, extension_ids) in types {
             let core = attributes.get(&core_schema).cloned().unwrap_or_default();
+            let core_subs = sub_attributes.get(&core_schema).cloned().unwrap_or_default();
             // An extension a resource type names but /Schemas does not describe is not advertised.
             let extensions = extension_ids
                 .into_iter()
                 .filter_map(|id| attributes.get(&id).map(|names| (id, names.clone())))
                 .collect();
             let key = endpoint.trim_start_matches('/').to_lowercase();
-            endpoints.insert(key, ResourceAttributes { core_schema, core, extensions });
+            endpoints.insert(key, ResourceAttributes { core_schema, core, core_subs, extensions });
         }
         Ok(Advertised { endpoints })
     }
@@ -134,6 +156,31 @@ impl Advertised {
     pub fn for_path(&self, path: &str) -> Option<&ResourceAttributes> {
         let first = path.trim_start_matches('/').split(['/', '?']).next()?;
         self.endpoints.get(&first.to_lowercase())
+    }
+}
+
+/// Drops the sub-attributes of a complex value (or of each element of a multi-valued one) that
+/// `/Schemas` does not list.
+fn prune_sub_attributes(value: &mut Value, subs: &BTreeSet<String>, path: &str, attr: &str, skipped: &mut Vec<String>) {
+    let mut prune = |object: &mut serde_json::Map<String, Value>, at: &str| {
+        object.retain(|sub, _| {
+            let keep = subs.contains(&sub.to_lowercase());
+            if !keep {
+                skipped.push(format!("body_contains {at}/{sub}: `{attr}.{sub}` is not advertised"));
+            }
+            keep
+        });
+    };
+    match value {
+        Value::Object(object) => prune(object, path),
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                if let Value::Object(object) = item {
+                    prune(object, &format!("{path}/{i}"));
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -277,7 +324,11 @@ impl ResourceAttributes {
                 continue;
             }
             match self.verdict(&key) {
-                Verdict::Keep => {}
+                Verdict::Keep => {
+                    if let (Some(subs), Some(value)) = (self.core_subs.get(&key.to_lowercase()), map.get_mut(&key)) {
+                        prune_sub_attributes(value, subs, &format!("{path}/{key}"), &key, skipped);
+                    }
+                }
                 Verdict::Skip(attribute) => {
                     map.remove(&key);
                     skipped.push(format!("body_contains {path}/{key}: `{attribute}` is not advertised"));

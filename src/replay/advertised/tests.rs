@@ -174,3 +174,21 @@ fn a_filter_on_an_unadvertised_attribute_drops_positive_body_expectations() {
         Some(format!("{ENTERPRISE}:manager").as_str())
     );
 }
+
+#[test]
+fn unlisted_sub_attributes_are_skipped() {
+    let schemas = json!({"Resources": [{"id": USER, "attributes": [
+        {"name": "userName", "type": "string"},
+        {"name": "name", "type": "complex", "subAttributes": [{"name": "givenName"}, {"name": "familyName"}]},
+        {"name": "emails", "type": "complex", "multiValued": true, "subAttributes": [{"name": "value"}, {"name": "primary"}]}
+    ]}]});
+    let adv = Advertised::from_discovery(&schemas, None).expect("valid");
+    let attrs = adv.for_path("/Users").expect("users");
+    let e = expect(
+        json!({"name": {"givenName": "g", "middleName": "m"}, "emails": [{"value": "v", "type": "work"}]}),
+        vec![],
+    );
+    let (pruned, skipped) = attrs.prune(&e);
+    assert_eq!(pruned.body_contains, Some(json!({"name": {"givenName": "g"}, "emails": [{"value": "v"}]})));
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+}
