@@ -98,6 +98,7 @@ impl Hit<'_> {
             Hit::User(u) => json!({
                 "name": u.name, "displayName": u.data.display_name, "email": u.data.email,
                 "description": u.data.description, "externalId": u.data.external_id,
+                "scimUserName": u.data.scim_user_name,
             }),
             Hit::Team(t) => json!({
                 "name": t.name, "displayName": t.data.display_name, "email": t.data.email,
