@@ -61,6 +61,11 @@ fn python() -> PathBuf {
     path
 }
 
+/// The baseline key: the tool alone for the memory target, `tool@target` for a shipped target.
+fn baseline_key(tool: &str, target: &str) -> String {
+    if target == "memory" { tool.to_owned() } else { format!("{tool}@{target}") }
+}
+
 fn baseline(tool: &str) -> Baseline {
     let text = std::fs::read_to_string(BASELINE).unwrap_or_else(|e| panic!("cannot read {BASELINE}: {e}"));
     let mut all: BTreeMap<String, Baseline> =
@@ -151,13 +156,20 @@ fn disagreements(report: &TesterReport, baseline: &Baseline) -> Vec<String> {
     problems
 }
 
-fn conformance(tool: &str) {
-    let baseline = baseline(tool);
+/// Runs `tool` against `scimgate serve` on the memory target, or against `scimgate demo --target
+/// TARGET` for a shipped mapping in front of its emulated application.
+fn conformance(tool: &str, target: &str) {
+    let key = baseline_key(tool, target);
+    let baseline = baseline(&key);
     // Fail before starting anything when the testers are not installed.
     python();
     assert!(Path::new(GLUE).is_file(), "{GLUE} is missing");
-    let token = "third-party-tester-token";
-    let gateway = Gateway::serve(&memory_route_yaml("main", token), "main", token);
+    let gateway = if target == "memory" {
+        let token = "third-party-tester-token";
+        Gateway::serve(&memory_route_yaml("main", token), "main", token)
+    } else {
+        Gateway::demo_target(target)
+    };
     let report = run_tester(tool, &gateway);
     let count = |status: &str| report.checks.iter().filter(|c| c.status == status).count();
     println!(
@@ -175,19 +187,59 @@ fn conformance(tool: &str) {
     let problems = disagreements(&report, &baseline);
     assert!(
         problems.is_empty(),
-        "{tool} disagrees with {BASELINE}:\n  {}\n(reasons for expected failures live in that file and in the README)",
+        "{key} disagrees with {BASELINE}:\n  {}\n(reasons for expected failures live in that file and in the README)",
         problems.join("\n  ")
     );
 }
 
 #[test]
 fn scim2_tester_results_match_the_baseline() {
-    conformance("scim2-tester");
+    conformance("scim2-tester", "memory");
 }
 
 #[test]
 fn scim_sanity_results_match_the_baseline() {
-    conformance("scim-sanity");
+    conformance("scim-sanity", "memory");
+}
+
+#[test]
+fn scim2_tester_through_openmetadata() {
+    conformance("scim2-tester", "openmetadata");
+}
+
+#[test]
+fn scim_sanity_through_openmetadata() {
+    conformance("scim-sanity", "openmetadata");
+}
+
+#[test]
+fn scim2_tester_through_collibra() {
+    conformance("scim2-tester", "collibra");
+}
+
+#[test]
+fn scim_sanity_through_collibra() {
+    conformance("scim-sanity", "collibra");
+}
+
+#[test]
+fn scim2_tester_through_datahub() {
+    conformance("scim2-tester", "datahub");
+}
+
+#[test]
+fn scim_sanity_through_datahub() {
+    conformance("scim-sanity", "datahub");
+}
+
+#[test]
+fn scim2_tester_through_scim_to_scim() {
+    conformance("scim2-tester", "scim");
+}
+
+#[test]
+fn scim_sanity_through_scim_to_scim() {
+    conformance("scim-sanity", "scim");
 }
 
 #[test]

@@ -161,6 +161,9 @@ pub enum Transform {
     Constant(Value),
     /// A named lookup declared under `lookups:` (a native call, cached).
     Lookup(String),
+    /// An instant as RFC 3339 UTC text with milliseconds (SCIM's `dateTime`), from epoch
+    /// milliseconds (a number) or from date-time text in any offset.
+    Datetime,
     /// Unpadded base64url encoding of a string.
     Base64url,
     /// Decoding of unpadded base64url text.
@@ -219,7 +222,7 @@ impl Transform {
             T::Default(_) | T::Coalesce(_) | T::Map { .. } | T::Constant(_) | T::Lookup(_) | T::Json => {
                 (Kind::Any, Kind::Any)
             }
-            T::Format(_) | T::String | T::NowIso => (Kind::Any, s),
+            T::Format(_) | T::String | T::NowIso | T::Datetime => (Kind::Any, s),
             T::Bool => (Kind::Any, b),
             T::Not => (b, b),
             T::EpochMs | T::Len => (Kind::Any, Kind::Number),
@@ -249,6 +252,7 @@ impl Transform {
             Not => "not",
             EpochMs => "epoch_ms",
             NowIso => "now_iso",
+            Datetime => "datetime",
             Constant(_) => "constant",
             Lookup(_) => "lookup",
             Base64url => "base64url",
@@ -290,6 +294,7 @@ impl Transform {
         "not",
         "epoch_ms",
         "now_iso",
+        "datetime",
         "constant",
         "lookup",
         "base64url",
@@ -569,6 +574,7 @@ fn build_transform(name: &str, args: Vec<Arg>, offset: usize) -> Result<Transfor
         "not" => arity(0).map(|_| T::Not)?,
         "epoch_ms" => arity(0).map(|_| T::EpochMs)?,
         "now_iso" => arity(0).map(|_| T::NowIso)?,
+        "datetime" => arity(0).map(|_| T::Datetime)?,
         "constant" => match args.as_slice() {
             [Arg::Lit(v)] => T::Constant(v.clone()),
             _ => return err(offset, "`constant` takes one literal"),
@@ -836,7 +842,8 @@ pub async fn apply(
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let null_passes = matches!(
         t,
-        T::Lower
+        T::Datetime
+            | T::Lower
             | T::Upper
             | T::Trim
             | T::Slug(_)
@@ -932,6 +939,24 @@ pub async fn apply(
         },
         T::EpochMs => json!(chrono::Utc::now().timestamp_millis()),
         T::NowIso => json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        T::Datetime => {
+            let instant = match &v {
+                Value::Number(n) => n.as_i64().and_then(chrono::DateTime::<chrono::Utc>::from_timestamp_millis),
+                Value::String(text) => {
+                    chrono::DateTime::parse_from_rfc3339(text).ok().map(|d| d.with_timezone(&chrono::Utc))
+                }
+                _ => None,
+            };
+            match instant {
+                Some(i) => json!(i.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                None => {
+                    return Err(EvalError::InvalidValue(format!(
+                        "`datetime` expects epoch milliseconds or RFC 3339 text, got {}",
+                        describe(&v)
+                    )));
+                }
+            }
+        }
         T::Constant(c) => c.clone(),
         T::Lookup(name) => lookups.lookup(name, &v).await?,
         T::Base64url => json!(b64.encode(as_str(t, &v)?)),
