@@ -13,6 +13,23 @@ use scimgate::replay::{Corpus, Report, RunOptions, Runner, render_table};
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/idp-corpus.json");
 const TOKEN: &str = "replay-token";
 
+/// Corpus cases a target cannot pass, with the reason. The test fails when any other case fails and
+/// when a listed case passes, so the list stays true.
+fn known_failures(target: DemoTarget) -> &'static [(&'static str, &'static str)] {
+    const ROLES_CATALOG: &str = "the application only holds roles from its own catalog, looked up by name; the \
+        corpus assigns Entra's `Admin`/`User` app roles and a role sent as JSON text, which the application does \
+        not have, so the gateway refuses them (400 invalidValue) rather than acknowledging roles it cannot store";
+    const ONE_ROLE: &str = "DataHub holds exactly one role per user, taken from the primary SCIM role (the DataHub \
+        guide's rule); the case sends two non-primary roles and expects both back";
+    match target {
+        DemoTarget::Openmetadata => {
+            &[("entra-27-roles-single-app-role", ROLES_CATALOG), ("entra-28-roles-complex-post", ROLES_CATALOG)]
+        }
+        DemoTarget::Datahub => &[("entra-28-roles-complex-post", ONE_ROLE)],
+        _ => &[],
+    }
+}
+
 async fn replay(target: DemoTarget) -> (Demo, Report) {
     let corpus = Corpus::load(Path::new(CORPUS)).unwrap_or_else(|e| panic!("{e}"));
     let demo = Demo::start(target, SocketAddr::from(([127, 0, 0, 1], 0)), TOKEN)
@@ -30,14 +47,18 @@ async fn replay(target: DemoTarget) -> (Demo, Report) {
         }
     }
     assert_eq!(report.cases.len(), corpus.cases.len());
-    assert_eq!(
-        report.failed(),
-        0,
-        "{}: {} of {} corpus cases failed:\n{table}",
-        target.name(),
-        report.failed(),
-        report.cases.len()
-    );
+    let known = known_failures(target);
+    let unexpected: Vec<&str> = report
+        .cases
+        .iter()
+        .filter(|c| !c.passed() && !known.iter().any(|(id, _)| *id == c.id))
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(unexpected.is_empty(), "{}: unexpected failures {unexpected:?}:\n{table}", target.name());
+    for (id, reason) in known {
+        let case = report.cases.iter().find(|c| c.id == *id).unwrap_or_else(|| panic!("{id} is not in the corpus"));
+        assert!(!case.passed(), "{}: {id} passes now; remove it from the known failures ({reason})", target.name());
+    }
     (demo, report)
 }
 

@@ -991,9 +991,12 @@ fn advertised(r: &Resource) -> ResourceSchema {
                 PatchPath::Filtered { attr, sub, .. } => (attr.clone(), sub.clone()),
             };
             let base = AttrPath { sub: None, ..attr.clone() };
-            keep.push(base.clone());
-            if let Some(sub) = sub.or(attr.sub.clone()) {
-                keep.push(AttrPath { sub: Some(sub), ..base });
+            // A multi-valued attribute is held whole (its `type` and `primary` select the element);
+            // a singular complex one only with the sub-attributes the mapping names.
+            let multi = full.resolve(&base).is_some_and(|r| r.def.multi_valued);
+            match sub.or(attr.sub.clone()) {
+                Some(sub) if !multi => keep.push(AttrPath { sub: Some(sub), ..base }),
+                _ => keep.push(base),
             }
         }
     }
