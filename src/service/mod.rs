@@ -189,7 +189,9 @@ impl ScimService {
                 }
                 _ => not_allowed(ALLOW_ITEM),
             },
-            Endpoint::RootSearch | Endpoint::Bulk | Endpoint::Me => {
+            Endpoint::RootSearch if *m == Method::POST => self.root_search(req).await,
+            Endpoint::RootSearch => not_allowed("POST"),
+            Endpoint::Bulk | Endpoint::Me => {
                 Err(ScimError::not_implemented("this endpoint is not supported by scimgate"))
             }
             _ if *m != Method::GET => not_allowed(ALLOW_DISCOVERY),
@@ -255,7 +257,6 @@ impl ScimService {
         kind: ResourceKind,
         source: QuerySource,
     ) -> Result<ScimResponse, ScimError> {
-        let schema = self.model().for_kind(kind);
         let q = match source {
             QuerySource::Url => {
                 let (projection, p) = self.url_projection(req)?;
@@ -263,28 +264,77 @@ impl ScimService {
             }
             QuerySource::Body => search_request(&self.body_json(req)?)?,
         };
-        let filter =
-            q.filter.as_deref().filter(|f| !f.trim().is_empty()).map(|f| self.parse_filter(schema, f)).transpose()?;
-        let page = ListParams::from_query(
+        let page = self.page(&q)?;
+        let filter = self.kind_filter(kind, &q)?;
+        let (total, resources) = self.list_kind(req, kind, &q, filter, page.start_index, page.count).await?;
+        Ok(ScimResponse::json(200, list_response(total, page.start_index, resources)))
+    }
+
+    /// `POST /.search` (RFC 7644 §3.4.3): one result list over users, then groups. A filter naming
+    /// an attribute one resource type lacks selects nothing of that type.
+    async fn root_search(&self, req: &ScimRequest) -> Result<ScimResponse, ScimError> {
+        let q = search_request(&self.body_json(req)?)?;
+        let page = self.page(&q)?;
+        let users = self.kind_filter(ResourceKind::User, &q);
+        let groups = self.kind_filter(ResourceKind::Group, &q);
+        let (users, groups) = match (users, groups) {
+            (Err(e), Err(_)) => return Err(e),
+            (u, g) => (u.ok(), g.ok()),
+        };
+        let (mut total, mut resources) = match users {
+            Some(f) => self.list_kind(req, ResourceKind::User, &q, f, page.start_index, page.count).await?,
+            None => (0, Vec::new()),
+        };
+        if let Some(f) = groups {
+            let start = page.start_index.saturating_sub(total).max(1);
+            let count = page.count.saturating_sub(resources.len());
+            let (t, more) = self.list_kind(req, ResourceKind::Group, &q, f, start, count).await?;
+            total += t;
+            resources.extend(more);
+        }
+        Ok(ScimResponse::json(200, list_response(total, page.start_index, resources)))
+    }
+
+    fn page(&self, q: &QueryInput) -> Result<ListParams, ScimError> {
+        ListParams::from_query(
             q.start_index.as_deref(),
             q.count.as_deref(),
             self.options.scim.default_count,
             self.options.scim.max_count,
-        )?;
+        )
+    }
+
+    /// The query's filter for one resource type, decided as far as the gateway can.
+    fn kind_filter(&self, kind: ResourceKind, q: &QueryInput) -> Result<unheld::Simplified, ScimError> {
+        match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            Some(f) => self.parse_filter(self.model().for_kind(kind), f),
+            None => Ok(unheld::Simplified::All),
+        }
+    }
+
+    /// One page of one resource type, rendered; the total counts every match.
+    async fn list_kind(
+        &self,
+        req: &ScimRequest,
+        kind: ResourceKind,
+        q: &QueryInput,
+        filter: unheld::Simplified,
+        start_index: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<Resource>), ScimError> {
+        let schema = self.model().for_kind(kind);
         let filter = match filter {
-            None | Some(unheld::Simplified::All) => None,
-            Some(unheld::Simplified::Filter(f)) => Some(f),
-            Some(unheld::Simplified::None) => {
-                return Ok(ScimResponse::json(200, list_response(0, page.start_index, Vec::new())));
-            }
+            unheld::Simplified::All => None,
+            unheld::Simplified::Filter(f) => Some(f),
+            unheld::Simplified::None => return Ok((0, Vec::new())),
         };
         let with_members = kind == ResourceKind::Group
             && q.projection.includes(schema, &AttrPath { uri: None, name: "members".into(), sub: None });
-        let query = ListQuery { filter, start_index: page.start_index, count: page.count, with_members };
+        let query = ListQuery { filter, start_index, count, with_members };
         let result = self.target.list(&req.ctx, kind, &query).await?;
         let resources =
             result.resources.into_iter().map(|r| self.render(kind, r, &req.base_url, &q.projection)).collect();
-        Ok(ScimResponse::json(200, list_response(result.total_results, page.start_index, resources)))
+        Ok((result.total_results, resources))
     }
 
     async fn get(&self, req: &ScimRequest, kind: ResourceKind, id: &str) -> Result<ScimResponse, ScimError> {

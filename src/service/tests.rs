@@ -204,3 +204,32 @@ async fn search_endpoint_and_discovery() {
     assert_eq!(r.status, 200);
     assert_error(&call(&s, Method::POST, "/Schemas", Some(json!({}))).await, 405, None);
 }
+
+#[tokio::test]
+async fn root_search_spans_users_then_groups() {
+    let s = service(GroupPatchResponse::WithoutMembers);
+    for name in ["u1", "u2", "u3"] {
+        assert_eq!(call(&s, Method::POST, "/Users", Some(user(name))).await.status, 201);
+    }
+    for name in ["g1", "g2"] {
+        let g = json!({"schemas": [urn::GROUP], "displayName": name});
+        assert_eq!(call(&s, Method::POST, "/Groups", Some(g)).await.status, 201);
+    }
+    let search = |body: Value| call(&s, Method::POST, "/.search", Some(body));
+    let all = search(json!({"schemas": [urn::SEARCH_REQUEST]})).await.body.unwrap();
+    assert_eq!(all["totalResults"], 5);
+    // A page across the boundary: the last user, then the first group.
+    let page = search(json!({"schemas": [urn::SEARCH_REQUEST], "startIndex": 3, "count": 2})).await.body.unwrap();
+    assert_eq!(page["totalResults"], 5);
+    let types: Vec<&str> =
+        page["Resources"].as_array().unwrap().iter().map(|r| r["meta"]["resourceType"].as_str().unwrap()).collect();
+    assert_eq!(types, ["User", "Group"]);
+    // A filter on a user-only attribute selects no groups.
+    let users = search(json!({"schemas": [urn::SEARCH_REQUEST], "filter": "userName sw \"u\""})).await.body.unwrap();
+    assert_eq!(users["totalResults"], 3);
+    let one = search(json!({"schemas": [urn::SEARCH_REQUEST], "filter": "displayName eq \"g2\""})).await.body.unwrap();
+    assert_eq!(one["totalResults"], 1);
+    let bad = search(json!({"schemas": [urn::SEARCH_REQUEST], "filter": "nosuch eq 1"})).await;
+    assert_error(&bad, 400, Some("invalidFilter"));
+    assert_error(&call(&s, Method::GET, "/.search", None).await, 405, None);
+}
