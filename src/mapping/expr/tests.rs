@@ -119,7 +119,10 @@ fn templates_interpolate_and_escape_braces() {
 #[test]
 fn datetime_from_epoch_milliseconds_and_offsets() {
     assert_eq!(run("t | datetime", json!({"t": 1718000000123_i64})).unwrap(), json!("2024-06-10T06:13:20.123Z"));
-    assert_eq!(run("t | datetime", json!({"t": "2024-06-10T08:13:20+02:00"})).unwrap(), json!("2024-06-10T06:13:20.000Z"));
+    assert_eq!(
+        run("t | datetime", json!({"t": "2024-06-10T08:13:20+02:00"})).unwrap(),
+        json!("2024-06-10T06:13:20.000Z")
+    );
     assert_eq!(run("t | datetime", json!({})).unwrap(), Value::Null, "absent stays absent");
     assert!(matches!(run("t | datetime", json!({"t": "yesterday"})), Err(EvalError::InvalidValue(_))));
 }
