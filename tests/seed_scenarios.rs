@@ -193,3 +193,42 @@ async fn collibra_email_rule_and_disable() {
     assert_eq!(user["enabled"], false, "disabled, not deleted: {user}");
     demo.shutdown().await.unwrap();
 }
+
+/// OpenMetadata roles: by name from its catalog; `Admin` is the `isAdmin` flag; an unknown role is
+/// refused rather than dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openmetadata_roles_and_admin_flag() {
+    let demo = start(DemoTarget::Openmetadata).await;
+    let scim = Scim::new(&demo);
+    let Backend::OpenMetadata(om) = &demo.backend else { panic!("not OpenMetadata") };
+
+    let mut body = entra_user("root@contoso.com", None);
+    body["roles"] = json!([{"value": "Admin", "primary": true}, {"value": "DataSteward"}]);
+    let id = scim.create("/Users", body).await;
+    let user = om.user(&id).unwrap();
+    assert_eq!(user["isAdmin"], true, "{user}");
+    let steward = om.role_by_name("DataSteward").unwrap();
+    let roles: Vec<&Value> = user["roles"].as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert_eq!(roles, vec![&steward["id"]], "Admin is no role: {user}");
+    let (_, read) = scim.send(reqwest::Method::GET, &format!("/Users/{id}"), None).await;
+    let mut values: Vec<&str> = read["roles"].as_array().unwrap().iter().filter_map(|r| r["value"].as_str()).collect();
+    values.sort_unstable();
+    assert_eq!(values, ["Admin", "DataSteward"]);
+
+    scim.patch(
+        &format!("/Users/{id}"),
+        json!([{"op": "replace", "path": "roles", "value": [{"value": "DataConsumer"}]}]),
+    )
+    .await;
+    let user = om.user(&id).unwrap();
+    assert_eq!(user["isAdmin"], false, "{user}");
+    assert_eq!(user["roles"][0]["name"], "DataConsumer", "{user}");
+
+    let mut unknown = entra_user("eve@contoso.com", None);
+    unknown["roles"] = json!([{"value": "Wizard"}]);
+    let (status, body) = scim.send(reqwest::Method::POST, "/Users", Some(unknown)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["detail"].as_str().unwrap_or_default().contains("Wizard"), "{body}");
+    assert!(om.user_by_name("eve_contoso.com").is_none());
+    demo.shutdown().await.unwrap();
+}

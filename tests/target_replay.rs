@@ -16,9 +16,10 @@ const TOKEN: &str = "replay-token";
 /// Corpus cases a target cannot pass, with the reason. The test fails when any other case fails and
 /// when a listed case passes, so the list stays true.
 fn known_failures(target: DemoTarget) -> &'static [(&'static str, &'static str)] {
-    const ROLES_CATALOG: &str = "the application only holds roles from its own catalog, looked up by name; the \
-        corpus assigns Entra's `Admin`/`User` app roles and a role sent as JSON text, which the application does \
-        not have, so the gateway refuses them (400 invalidValue) rather than acknowledging roles it cannot store";
+    const ROLES_CATALOG: &str = "OpenMetadata holds roles from its own catalog, looked up by name, and `Admin` \
+        as its isAdmin flag (which carries no `primary`); the corpus expects `Admin` back marked primary, and \
+        assigns Entra's default `User` app role and a role sent as JSON text, which the catalog does not have, so \
+        the gateway refuses them (400 invalidValue) rather than acknowledging roles it cannot store";
     const ONE_ROLE: &str = "DataHub holds exactly one role per user, taken from the primary SCIM role (the DataHub \
         guide's rule); the case sends two non-primary roles and expects both back";
     match target {
