@@ -1,0 +1,506 @@
+//! Mapping engine acceptance: update styles (RFC 6902 JSON Patch, merge-PATCH, read-modify-write
+//! PUT, per-key upserts), attribute triggers, cached lookups, native error mapping and backend
+//! credentials, checked call by call against a scripted application.
+
+#[path = "support/stub_backend.rs"]
+mod stub_backend;
+
+use serde_json::{Value, json};
+use stub_backend::*;
+
+/// A users spec whose attributes and update style are given; get/create/delete/list are plain.
+fn users_with(attributes: &str, update: &str, extra: &str) -> String {
+    format!(
+        r#"
+id: {{ read: $.id }}
+attributes:
+{attributes}
+get: [{{ name: read user, method: GET, url: "/users/{{id}}" }}]
+create: [{{ name: create user, method: POST, url: /users, body: "{{doc}}" }}]
+update:
+{update}
+delete: [{{ name: delete user, method: DELETE, url: "/users/{{id}}" }}]
+list: {{ call: {{ method: GET, url: /users }}, records: "$.items[*]", paging: {{ style: offset, max_limit: 10 }} }}
+{extra}
+"#
+    )
+}
+
+fn lines(seen: &[Recorded]) -> Vec<String> {
+    seen.iter().map(Recorded::line).collect()
+}
+
+#[tokio::test]
+async fn json_patch_style_sends_rfc6902_operations_from_the_current_record() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: name, immutable: true }
+  - { scim: displayName, native: displayName }
+  - { scim: title, native: profile.title }
+  - { scim: nickName, native: profile.nick }
+  - { scim: externalId, native: "ids[]", to_native: ['split(",")'], to_scim: ['join(",")'] }"#,
+        r#"  style: json_patch
+  steps:
+    - name: patch user
+      method: PATCH
+      url: "/users/{id}"
+      headers: { Content-Type: application/json-patch+json }
+      body: "{patch}""#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json(
+        "/api/users/u1",
+        json!({
+            "id": "u1", "name": "ann", "displayName": "Ann", "href": "http://app/u1",
+            "profile": {"title": "Eng", "nick": "annie"}, "ids": ["a"]
+        }),
+    );
+    let echoed = json!({
+        "id": "u1", "name": "ann", "displayName": "Ann B", "profile": {"nick": "an"}, "ids": ["a", "b"]
+    });
+    stub.on("PATCH", "/api/users/u1", Reply::json(200, echoed));
+    let r = gw
+        .patch(
+            "/Users/u1",
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Ann B"},
+                {"op": "remove", "path": "title"},
+                {"op": "replace", "path": "nickName", "value": "an"},
+                {"op": "replace", "path": "externalId", "value": "a,b"}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    // The application's answer is the updated record: no read-back.
+    assert_eq!(lines(&seen), ["GET /api/users/u1", "PATCH /api/users/u1"]);
+    assert_eq!(seen[1].header("content-type"), Some("application/json-patch+json"));
+    assert_eq!(
+        seen[1].json(),
+        &json!([
+            {"op": "replace", "path": "/displayName", "value": "Ann B"},
+            {"op": "replace", "path": "/ids", "value": ["a", "b"]},
+            {"op": "replace", "path": "/profile/nick", "value": "an"},
+            {"op": "remove", "path": "/profile/title"}
+        ])
+    );
+    assert_eq!(r.body["displayName"], "Ann B");
+    assert_eq!(r.body["nickName"], "an");
+    assert_eq!(r.body["externalId"], "a,b");
+    assert!(r.body.get("title").is_none(), "{:?}", r.body);
+}
+
+/// Collibra-style merge-PATCH where null means "leave alone": only changed fields are sent and a
+/// cleared one is sent as `clear_with` (arrays as `[]`).
+#[tokio::test]
+async fn merge_patch_style_sends_changes_and_clears_with_the_configured_value() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: username }
+  - { scim: displayName, native: firstName }
+  - { scim: title, native: jobTitle }
+  - { scim: nickName, native: aliases, to_native: ['split(",")'], to_scim: ['join(",")'] }"#,
+        r#"  style: merge_patch
+  clear_with: ""
+  steps: [{ name: patch user, method: PATCH, url: "/users/{id}", body: "{changes}" }]"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json(
+        "/api/users/c1",
+        json!({"id": "c1", "username": "ann", "firstName": "Ann", "jobTitle": "Eng", "aliases": ["x", "y"], "enabled": true}),
+    );
+    stub.on("PATCH", "/api/users/c1", Reply::empty(204));
+    let r = gw
+        .patch(
+            "/Users/c1",
+            json!([
+                {"op": "remove", "path": "displayName"},
+                {"op": "remove", "path": "nickName"},
+                {"op": "replace", "path": "title", "value": "Lead"}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/users/c1", "PATCH /api/users/c1", "GET /api/users/c1"]);
+    assert_eq!(seen[1].json(), &json!({"firstName": "", "jobTitle": "Lead", "aliases": []}));
+}
+
+/// Read-modify-write: the whole native record goes back, fields the mapping does not know
+/// included.
+#[tokio::test]
+async fn put_style_writes_back_the_whole_record() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: login }
+  - { scim: displayName, native: name }
+  - { scim: title, native: settings.title }"#,
+        r#"  style: put
+  steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }]"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    let record = json!({
+        "id": "u1", "login": "ann", "name": "Ann", "createdBy": "sys",
+        "settings": {"theme": "dark", "title": "Eng"}, "teams": [{"id": "t1"}]
+    });
+    stub.get_json("/api/users/u1", record);
+    stub.on("PUT", "/api/users/u1", Reply::empty(200));
+    let replacement = scim_user("ann", json!({"displayName": "Ann B"}));
+    let r = gw.put("/Users/u1", replacement).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/users/u1", "PUT /api/users/u1", "GET /api/users/u1"]);
+    assert_eq!(
+        seen[1].json(),
+        &json!({
+            "id": "u1", "login": "ann", "name": "Ann B", "createdBy": "sys",
+            "settings": {"theme": "dark"}, "teams": [{"id": "t1"}]
+        })
+    );
+}
+
+/// DataHub-style aspects: one upsert per changed top-level key, carrying the whole aspect with
+/// its computed companions refreshed; nothing is written when nothing changed.
+#[tokio::test]
+async fn per_key_style_upserts_each_changed_aspect_whole() {
+    let stub = Stub::start().await;
+    let top = "vars:\n  actor: urn:li:corpuser:scimgate\n";
+    let users = users_with(
+        r#"  - { scim: userName, create: key.value.username, update: false, read: $.key.value.username }
+  - { scim: displayName, native: info.value.displayName }
+  - { scim: title, native: info.value.title }
+  - scim: active
+    native: status.value.status
+    to_native: ['map({"true": "ACTIVE", "false": "SUSPENDED"})']
+    to_scim: ['map({"ACTIVE": true, "SUSPENDED": false})']
+  - { native: status.value.lastModified.actor, from: vars.actor }"#,
+        r#"  style: per_key
+  steps:
+    - name: write aspect
+      method: POST
+      url: "/entities/{id}/{key}"
+      query: { async: "false" }
+      body: "{value}""#,
+        "",
+    );
+    let gw = Gateway::start(&mapping(top, &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json(
+        "/api/users/e1",
+        json!({
+            "id": "e1",
+            "key": {"value": {"username": "ann"}},
+            "info": {"value": {"displayName": "Ann", "title": "Eng", "extra": "keep"}},
+            "status": {"value": {"status": "ACTIVE", "lastModified": {"actor": "someone", "time": 1}}}
+        }),
+    );
+    stub.on("POST", "/api/entities/e1/info", Reply::empty(200));
+    stub.on("POST", "/api/entities/e1/status", Reply::empty(200));
+
+    let r = gw.patch("/Users/e1", json!([{"op": "replace", "path": "displayName", "value": "Ann B"}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/users/e1", "POST /api/entities/e1/info?async=false", "GET /api/users/e1"]);
+    assert_eq!(seen[1].json(), &json!({"value": {"displayName": "Ann B", "title": "Eng", "extra": "keep"}}));
+
+    let r = gw
+        .patch(
+            "/Users/e1",
+            json!([
+                {"op": "replace", "path": "title", "value": "Lead"},
+                {"op": "replace", "path": "active", "value": false}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        lines(&seen),
+        [
+            "GET /api/users/e1",
+            "POST /api/entities/e1/info?async=false",
+            "POST /api/entities/e1/status?async=false",
+            "GET /api/users/e1"
+        ]
+    );
+    assert_eq!(seen[1].json(), &json!({"value": {"displayName": "Ann", "title": "Lead", "extra": "keep"}}));
+    assert_eq!(
+        seen[2].json(),
+        &json!({"value": {"status": "SUSPENDED", "lastModified": {"actor": "urn:li:corpuser:scimgate", "time": 1}}})
+    );
+
+    // The same value again: nothing to write.
+    let r = gw.patch("/Users/e1", json!([{"op": "replace", "path": "displayName", "value": "Ann"}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(stub.take().iter().all(|c| c.method == "GET"), "no write for an unchanged value");
+}
+
+/// OpenMetadata-style `active`: false is a soft DELETE after the field update (and on create);
+/// true is a restore call before it.
+#[tokio::test]
+async fn active_false_soft_deletes_and_active_true_restores() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: name }
+  - { scim: displayName, native: displayName }
+  - { scim: active, read: $.deleted, to_scim: ["default(false)", "not"] }"#,
+        r#"  style: merge_patch
+  steps: [{ name: patch user, method: PATCH, url: "/users/{id}", body: "{changes}" }]"#,
+        r#"triggers:
+  - attribute: active
+    equals: false
+    on_create: true
+    steps: [{ name: soft-delete user, method: DELETE, url: "/users/{id}", query: { hardDelete: "false" } }]
+  - attribute: active
+    equals: true
+    before_update: true
+    steps: [{ name: restore user, method: PUT, url: /users/restore, body: { id: "{id}" } }]"#,
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/users/u1", json!({"id": "u1", "name": "ann", "displayName": "Ann", "deleted": false}));
+    stub.on("PATCH", "/api/users/u1", Reply::empty(204));
+    stub.on("DELETE", "/api/users/u1", Reply::empty(200));
+    stub.on("PUT", "/api/users/restore", Reply::empty(200));
+
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "value": {"active": false, "displayName": "Ann B"}}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        lines(&seen),
+        ["GET /api/users/u1", "PATCH /api/users/u1", "DELETE /api/users/u1?hardDelete=false", "GET /api/users/u1"]
+    );
+    assert_eq!(seen[1].json(), &json!({"displayName": "Ann B"}));
+
+    stub.get_json("/api/users/u1", json!({"id": "u1", "name": "ann", "displayName": "Ann B", "deleted": true}));
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "value": {"active": true, "displayName": "Ann C"}}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        lines(&seen),
+        ["GET /api/users/u1", "PUT /api/users/restore", "PATCH /api/users/u1", "GET /api/users/u1"]
+    );
+    assert_eq!(seen[1].json(), &json!({"id": "u1"}));
+
+    // Setting active to the value it already has triggers nothing.
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "active", "value": false}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(stub.take().iter().all(|c| c.method == "GET"));
+
+    // Created inactive: the soft delete follows the create.
+    stub.on("POST", "/api/users", Reply::json(201, json!({"id": "u2"})));
+    stub.on("DELETE", "/api/users/u2", Reply::empty(200));
+    stub.get_json("/api/users/u2", json!({"id": "u2", "name": "bob", "deleted": true}));
+    let r = gw.post("/Users", scim_user("bob", json!({"active": false}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r.body["active"], false);
+    assert_eq!(stub.take_lines(), ["POST /api/users", "DELETE /api/users/u2?hardDelete=false", "GET /api/users/u2"]);
+}
+
+/// `active` as a status write: any change of the attribute runs the trigger with the new value.
+#[tokio::test]
+async fn active_change_writes_a_status_resource() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: name }
+  - { scim: active, read: $.state, to_scim: ['map({"enabled": true, "disabled": false})'] }"#,
+        r#"  style: put
+  steps: [{ method: PUT, url: "/users/{id}", body: "{doc}" }]"#,
+        r#"triggers:
+  - attribute: active
+    steps:
+      - name: write status
+        method: POST
+        url: "/users/{id}/status"
+        body: { status: '{value | string | map({"true": "enabled", "false": "disabled"})}' }"#,
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/users/s1", json!({"id": "s1", "name": "ann", "state": "enabled"}));
+    stub.on("POST", "/api/users/s1/status", Reply::empty(204));
+    let r = gw.patch("/Users/s1", json!([{"op": "replace", "path": "active", "value": false}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/users/s1", "POST /api/users/s1/status", "GET /api/users/s1"]);
+    assert_eq!(seen[1].json(), &json!({"status": "disabled"}));
+
+    stub.get_json("/api/users/s1", json!({"id": "s1", "name": "ann", "state": "disabled"}));
+    let r = gw.patch("/Users/s1", json!([{"op": "replace", "path": "active", "value": true}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(seen[1].json(), &json!({"status": "enabled"}));
+}
+
+/// Role name → id through a lookup call, cached: the second request for the same role makes no
+/// lookup call; an unknown role is refused naming it; `on_missing: null` leaves a field out.
+#[tokio::test]
+async fn lookups_resolve_names_and_are_cached() {
+    let stub = Stub::start().await;
+    let top = r#"lookups:
+  role:
+    call: { name: find role, method: GET, url: "/roles/name/{value}" }
+    result: $.id
+    cache_ttl_secs: 600
+  team:
+    call: { method: GET, url: /teams, query: { name: "{value}" } }
+    result: $.items[0].id
+    on_missing: "null"
+"#;
+    let users = users_with(
+        r#"  - { scim: userName, native: login }
+  - { scim: roles.value, native: "roles[]", read: false, to_native: ['lookup("role")'] }
+  - { scim: userType, native: teamId, read: false, to_native: ['lookup("team")'] }"#,
+        r#"  style: put
+  steps: [{ method: PUT, url: "/users/{id}", body: "{doc}" }]"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping(top, &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/roles/name/Admin", json!({"id": "r-admin", "name": "Admin"}));
+    stub.get_json("/api/roles/name/Data%20Steward", json!({"id": "r-steward", "name": "Data Steward"}));
+    stub.get_json("/api/teams?name=Sales", json!({"items": [{"id": "t-sales"}]}));
+    stub.get_json("/api/teams?name=Nowhere", json!({"items": []}));
+    stub.on("POST", "/api/users", Reply::json(201, json!({"id": "u1"})));
+    stub.get_json("/api/users/u1", json!({"id": "u1", "login": "ann"}));
+
+    let roles = json!([{"value": "Admin"}, {"value": "Data Steward"}]);
+    let r = gw.post("/Users", scim_user("ann", json!({"roles": roles, "userType": "Sales"}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        lines(&seen),
+        [
+            "GET /api/roles/name/Admin",
+            "GET /api/roles/name/Data%20Steward",
+            "GET /api/teams?name=Sales",
+            "POST /api/users",
+            "GET /api/users/u1"
+        ]
+    );
+    assert_eq!(seen[3].json(), &json!({"login": "ann", "roles": ["r-admin", "r-steward"], "teamId": "t-sales"}));
+
+    // Cached: no lookup call the second time.
+    let r = gw.post("/Users", scim_user("bob", json!({"roles": [{"value": "Admin"}], "userType": "Nowhere"}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/teams?name=Nowhere", "POST /api/users", "GET /api/users/u1"]);
+    assert_eq!(seen[1].json(), &json!({"login": "bob", "roles": ["r-admin"]}));
+
+    // An unknown role (404) fails the request before anything is written.
+    let r = gw.post("/Users", scim_user("eve", json!({"roles": [{"value": "Ghost"}]}))).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(r.detail().contains("Ghost"), "{}", r.detail());
+    assert_eq!(stub.take_lines(), ["GET /api/roles/name/Ghost"]);
+}
+
+#[tokio::test]
+async fn native_errors_become_scim_errors() {
+    let stub = Stub::start().await;
+    let top = r#"errors:
+  - when: { status: [400], body_contains: "Already Taken" }
+    scim: { status: 409, scim_type: uniqueness, detail: "App says: {message}" }
+  - when: { status: [409] }
+    scim: { status: 409, scim_type: uniqueness, detail: "duplicate ({status}): {message}" }
+"#;
+    let users = users_with(
+        "  - { scim: userName, native: login }",
+        "  style: put\n  steps: [{ method: PUT, url: \"/users/{id}\", body: \"{doc}\" }]",
+        "",
+    );
+    let gw = Gateway::start(&mapping(top, &users, PLAIN_GROUPS), &stub).await;
+
+    stub.on("POST", "/api/users", Reply::json(409, json!({"code": 409, "message": "user ann exists"})));
+    let r = gw.post("/Users", scim_user("ann", json!({}))).await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert_eq!(r.body["scimType"], "uniqueness");
+    assert_eq!(r.detail(), "duplicate (409): user ann exists");
+
+    stub.on("POST", "/api/users", Reply::json(400, json!({"userMessage": "login already taken"})));
+    let r = gw.post("/Users", scim_user("ann", json!({}))).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (409, Some("uniqueness")), "{:?}", r.body);
+    assert_eq!(r.detail(), "App says: login already taken");
+
+    // Other 4xx: 400 invalidValue with the application's message and the step.
+    stub.on("POST", "/api/users", Reply::json(422, json!({"message": "login too short"})));
+    let r = gw.post("/Users", scim_user("a", json!({}))).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{:?}", r.body);
+    assert!(r.detail().contains("create user") && r.detail().contains("login too short"), "{}", r.detail());
+
+    // Throttling and unavailability pass on with Retry-After.
+    stub.on("POST", "/api/users", Reply::json(429, json!({"message": "slow down"})).header("retry-after", "120"));
+    let r = gw.post("/Users", scim_user("ann", json!({}))).await;
+    assert_eq!(r.status, 429, "{:?}", r.body);
+    assert_eq!(r.header("retry-after"), Some("120"));
+    stub.on("GET", "/api/users/u1", Reply::json(503, json!({"message": "maintenance"})).header("retry-after", "30"));
+    let r = gw.get("/Users/u1").await;
+    assert_eq!(r.status, 503, "{:?}", r.body);
+    assert_eq!(r.header("retry-after"), Some("30"));
+
+    // A server error is a bad gateway naming the step; a native 404 is a SCIM 404.
+    stub.on("POST", "/api/users", Reply::json(500, json!({"message": "NullPointerException"})));
+    let r = gw.post("/Users", scim_user("ann", json!({}))).await;
+    assert_eq!(r.status, 502, "{:?}", r.body);
+    assert!(r.detail().contains("create user") && r.detail().contains("500"), "{}", r.detail());
+    stub.on("GET", "/api/users/u1", Reply::json(404, json!({"message": "no such user"})));
+    let r = gw.get("/Users/u1").await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    assert_eq!(stub.take().len(), 7, "each SCIM request made exactly one native call (no retries configured)");
+}
+
+/// The credential and static headers go with every native call (lookups included); the IdP's own
+/// token never reaches the application.
+#[tokio::test]
+async fn backend_credentials_accompany_every_call() {
+    let stub = Stub::start().await;
+    let top = r#"lookups:
+  role:
+    call: { method: GET, url: "/roles/{value}" }
+    result: $.id
+"#;
+    let users = users_with(
+        r#"  - { scim: userName, native: login }
+  - { scim: roles.value, native: "roles[]", read: false, to_native: ['lookup("role")'] }"#,
+        "  style: put\n  steps: [{ method: PUT, url: \"/users/{id}\", body: \"{doc}\" }]",
+        "",
+    );
+    let text = mapping(top, &users, PLAIN_GROUPS)
+        .replace("  retries:", "  headers: { Accept: application/json, X-Tenant: acme }\n  retries:");
+    let gw = Gateway::start(&text, &stub).await;
+    stub.get_json("/api/roles/Admin", json!({"id": "r1"}));
+    stub.on("POST", "/api/users", Reply::json(201, json!({"id": "u1"})));
+    stub.get_json("/api/users/u1", json!({"id": "u1", "login": "ann"}));
+    let r = gw.post("/Users", scim_user("ann", json!({"roles": [{"value": "Admin"}]}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(seen.len(), 3);
+    let bearer = format!("Bearer {BACKEND_TOKEN}");
+    for call in &seen {
+        assert_eq!(call.header("authorization"), Some(bearer.as_str()), "{}", call.line());
+        assert_eq!(call.header("x-tenant"), Some("acme"), "{}", call.line());
+        assert_eq!(call.header("accept"), Some("application/json"), "{}", call.line());
+        assert!(call.headers.iter().all(|(_, v)| !v.contains(SCIM_TOKEN)), "{}", call.line());
+    }
+
+    // Another credential kind: an API key header instead of a bearer token.
+    let stub = Stub::start().await;
+    let text = mapping(
+        "",
+        &users_with(
+            "  - { scim: userName, native: login }",
+            "  style: put\n  steps: [{ method: PUT, url: \"/users/{id}\", body: \"{doc}\" }]",
+            "",
+        ),
+        PLAIN_GROUPS,
+    )
+    .replace(
+        &format!("auth: {{ type: bearer, token: {BACKEND_TOKEN} }}"),
+        "auth: { type: header, name: X-Api-Key, value: k-123 }",
+    );
+    let gw = Gateway::start(&text, &stub).await;
+    stub.get_json("/api/users/u1", json!({"id": "u1", "login": "ann"}));
+    assert_eq!(gw.get("/Users/u1").await.status, 200);
+    let seen = stub.take();
+    assert_eq!(seen[0].header("x-api-key"), Some("k-123"));
+    assert_eq!(seen[0].header("authorization"), None);
+    let _ = Value::Null;
+}
