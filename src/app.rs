@@ -30,6 +30,8 @@ pub enum StartError {
     Mapping(String),
     #[error("route `{route}`: backend: {message}")]
     Backend { route: String, message: String },
+    #[error("cannot open the audit stream: {0}")]
+    Audit(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -99,8 +101,30 @@ pub fn build_gateway(settings: &Settings, previous: Option<&Gateway>) -> Result<
 pub struct Running {
     pub local_addr: SocketAddr,
     pub state: AppState,
+    /// The serving certificate, reloaded with the settings.
+    cert: Option<Arc<server::tls::ReloadableCert>>,
+    /// What the listener was started with; these need a restart to change.
+    fixed: FixedSettings,
     shutdown: watch::Sender<bool>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: std::sync::Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+/// Settings a reload cannot change (the listener is already bound and configured).
+#[derive(Debug, Clone, PartialEq)]
+struct FixedSettings {
+    listen: SocketAddr,
+    tls: bool,
+    max_concurrent_requests: usize,
+}
+
+impl FixedSettings {
+    fn of(s: &Settings) -> Self {
+        FixedSettings {
+            listen: s.listen,
+            tls: s.tls.is_some(),
+            max_concurrent_requests: s.http.max_concurrent_requests,
+        }
+    }
 }
 
 impl std::fmt::Debug for Running {
@@ -123,28 +147,87 @@ impl Running {
         let _ = self.shutdown.send(true);
     }
 
-    /// Waits for the listener to finish draining.
-    pub async fn wait(self) -> std::io::Result<()> {
-        match self.task.await {
-            Ok(r) => r,
-            Err(e) => Err(std::io::Error::other(e)),
+    /// Waits for the listener to finish draining (only the first caller waits).
+    pub async fn wait(&self) -> std::io::Result<()> {
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        match task {
+            Some(task) => match task.await {
+                Ok(r) => r,
+                Err(e) => Err(std::io::Error::other(e)),
+            },
+            None => Ok(()),
         }
     }
 
-    pub async fn shutdown(self) -> std::io::Result<()> {
+    pub async fn shutdown(&self) -> std::io::Result<()> {
         self.begin_shutdown();
         self.wait().await
+    }
+
+    /// A receiver that turns `true` when shutdown begins.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Reads `path` again and, if the settings, every mapping and the certificate are valid,
+    /// swaps them in atomically; otherwise the running configuration stays and the error says why
+    /// (a mapping error with its file:line:col).
+    pub fn reload(&self, path: &std::path::Path) -> Result<(), StartError> {
+        let outcome = self.try_reload(path);
+        crate::observe::metrics().record_reload(outcome.is_ok());
+        match &outcome {
+            Ok(()) => tracing::info!(file = %path.display(), "configuration reloaded"),
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "configuration not reloaded; the previous one stays in force")
+            }
+        }
+        outcome
+    }
+
+    fn try_reload(&self, path: &std::path::Path) -> Result<(), StartError> {
+        let settings = Settings::load(path)?;
+        if FixedSettings::of(&settings) != self.fixed {
+            tracing::warn!("listen, tls (on or off) and http.max_concurrent_requests take effect only after a restart");
+        }
+        let current = self.state.gateway.load_full();
+        let gateway = build_gateway(&settings, Some(&current))?;
+        if let Some(cert) = &self.cert {
+            cert.reload()?;
+        }
+        self.state.gateway.store(Arc::new(gateway));
+        Ok(())
+    }
+
+    /// Files whose change should trigger a reload: the settings file, the mapping files and the
+    /// certificate.
+    pub fn watched_files(&self, settings_file: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut files = vec![settings_file.to_owned()];
+        if let Ok(settings) = Settings::load(settings_file) {
+            for route in settings.routes.values() {
+                if let TargetSettings::Mapping { file, .. } = &route.target
+                    && !file.to_string_lossy().starts_with(crate::mapping::builtin::PREFIX)
+                {
+                    files.push(file.clone());
+                }
+            }
+        }
+        if let Some(cert) = &self.cert {
+            files.extend(cert.files().iter().map(|p| p.to_path_buf()));
+        }
+        files
     }
 }
 
 /// Binds and serves `settings`.
 pub async fn start(settings: &Settings) -> Result<Running, StartError> {
     crate::server::tls::install_crypto_provider();
+    crate::observe::audit::init(&settings.audit).map_err(StartError::Audit)?;
     let gateway = build_gateway(settings, None)?;
-    let tls = match &settings.tls {
-        Some(t) => Some(server::tls::server_config(&t.cert_file, &t.key_file)?),
+    let cert = match &settings.tls {
+        Some(t) => Some(server::tls::ReloadableCert::load(&t.cert_file, &t.key_file)?),
         None => None,
     };
+    let tls = cert.clone().map(server::tls::server_config);
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|source| StartError::Bind { addr: settings.listen, source })?;
@@ -155,7 +238,7 @@ pub async fn start(settings: &Settings) -> Result<Running, StartError> {
     let options = ListenOptions {
         tls,
         header_read_timeout: Duration::from_secs(settings.http.header_read_timeout_secs.max(1)),
-        shutdown_grace: Duration::from_secs(30),
+        shutdown_grace: Duration::from_secs(settings.http.shutdown_grace_secs),
     };
     let task = tokio::spawn(async move {
         server::serve(listener, app, options, async move {
@@ -163,5 +246,6 @@ pub async fn start(settings: &Settings) -> Result<Running, StartError> {
         })
         .await
     });
-    Ok(Running { local_addr, state, shutdown: tx, task })
+    let task = std::sync::Mutex::new(Some(task));
+    Ok(Running { local_addr, state, cert, fixed: FixedSettings::of(settings), shutdown: tx, task })
 }

@@ -12,9 +12,7 @@ use crate::emulator::{
     CollibraConfig, CollibraEmulator, DataHubConfig, DataHubEmulator, EmulatorError, OpenMetadataConfig,
     OpenMetadataEmulator,
 };
-use crate::settings::{
-    AuthSettings, HttpSettings, RouteSettings, ScimSettings, Settings, StaticTokenSettings, TargetSettings,
-};
+use crate::settings::{AuthSettings, RouteSettings, Settings, StaticTokenSettings, TargetSettings};
 
 /// What the demo gateway fronts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,13 +175,7 @@ fn route(target: TargetSettings, token: &str) -> RouteSettings {
 }
 
 fn settings(listen: SocketAddr, route_name: &str, route: RouteSettings) -> Settings {
-    Settings {
-        listen,
-        tls: None,
-        http: HttpSettings::default(),
-        scim: ScimSettings::default(),
-        routes: BTreeMap::from([(route_name.to_owned(), route)]),
-    }
+    Settings { listen, routes: BTreeMap::from([(route_name.to_owned(), route)]), ..Settings::default() }
 }
 
 /// One route `route_name` in front of the memory target.

@@ -10,6 +10,8 @@ pub mod dialect;
 pub mod emulator;
 pub mod engine;
 pub mod mapping;
+pub mod observe;
+pub mod reload;
 pub mod replay;
 pub mod scim;
 pub mod server;

@@ -74,12 +74,15 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve { config } => {
             let settings = Settings::load(&config).map_err(|e| e.to_string())?;
             let https = settings.tls.is_some();
-            let running = app::start(&settings).await.map_err(|e| e.to_string())?;
+            let running = std::sync::Arc::new(app::start(&settings).await.map_err(|e| e.to_string())?);
+            if let Err(e) = scimgate::reload::spawn(std::sync::Arc::clone(&running), config.clone()) {
+                tracing::warn!(error = %e, "configuration files are not watched; send SIGHUP to reload");
+            }
             let scheme = if https { "https" } else { "http" };
             println!("listening on {scheme}://{}", running.local_addr);
             tracing::info!(addr = %running.local_addr, routes = settings.routes.len(), "scimgate started");
             wait_for_signal().await;
-            tracing::info!("shutting down");
+            tracing::info!("shutting down: readiness off, draining in-flight requests");
             running.shutdown().await.map_err(|e| e.to_string())
         }
         Command::Demo { target, listen, token } => {

@@ -10,9 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use scimgate::replay::{Corpus, Report, RunOptions, Runner, render_table};
-use scimgate::settings::{
-    AuthSettings, HttpSettings, RouteSettings, ScimSettings, Settings, StaticTokenSettings, TargetSettings,
-};
+use scimgate::settings::{AuthSettings, RouteSettings, Settings, StaticTokenSettings, TargetSettings};
 use serde_json::json;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/reference/idp-corpus.json");
@@ -86,9 +84,6 @@ async fn entra_and_okta_reach_scim2_server_through_the_gateway() {
 
     let settings = Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        tls: None,
-        http: HttpSettings::default(),
-        scim: ScimSettings::default(),
         routes: [(
             "app".to_owned(),
             RouteSettings {
@@ -112,6 +107,7 @@ async fn entra_and_okta_reach_scim2_server_through_the_gateway() {
             },
         )]
         .into(),
+        ..Settings::default()
     };
     let gateway = scimgate::app::start(&settings).await.expect("gateway starts");
     let through = replay(&gateway.scim_base_url("app", false), GATEWAY_TOKEN).await;

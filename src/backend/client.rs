@@ -24,7 +24,7 @@ use super::auth::{Authenticator, Credential};
 use super::breaker::{Breaker, BreakerState, whole_seconds};
 use super::error::{BackendBuildError, BackendError};
 use super::jwt_signer::JwtSigner;
-use super::native::{NativeRequest, NativeResponse, redacted_url};
+use super::native::{NativeRequest, NativeResponse};
 use super::retry::{RetryPolicy, Verdict};
 use super::settings::{BackendSettings, TlsSettings};
 
@@ -244,14 +244,41 @@ impl Backend {
             Err(_) => true,
         };
         permit.record(healthy);
-        let path = redacted_url(&format!("{}{}", url.path(), url.query().map(|q| format!("?{q}")).unwrap_or_default()));
+        let state = match i.breaker.state() {
+            super::breaker::BreakerState::Closed => 0,
+            super::breaker::BreakerState::HalfOpen => 1,
+            super::breaker::BreakerState::Open => 2,
+        };
+        crate::observe::metrics()
+            .breaker_state
+            .get_or_create(&crate::observe::metrics::BreakerLabels { backend: i.name.to_string() })
+            .set(state);
+        // The step (the mapping's URL template) says what was called; the concrete URL can carry
+        // personal data (a name in a path, a URN built from a userName) and stays out of the logs.
+        let (status, error) = match &outcome {
+            Ok(r) => (Some(r.status), None),
+            Err(e) => (None, Some(e.kind().to_owned())),
+        };
+        crate::observe::metrics().record_backend(
+            &i.name,
+            req.method.as_str(),
+            &status.map_or_else(|| error.clone().unwrap_or_default(), |s| s.to_string()),
+            started.elapsed().as_secs_f64(),
+        );
+        crate::observe::calls::record(crate::observe::calls::NativeCall {
+            backend: i.name.to_string(),
+            step: req.step.to_string(),
+            method: req.method.to_string(),
+            status,
+            error,
+        });
         match &outcome {
             Ok(r) => tracing::info!(
-                backend = %i.name, step = %req.step, method = %req.method, path, attempt,
+                backend = %i.name, step = %req.step, method = %req.method, attempt,
                 status = r.status, duration_ms = elapsed_ms, "backend call"
             ),
             Err(e) => tracing::warn!(
-                backend = %i.name, step = %req.step, method = %req.method, path, attempt,
+                backend = %i.name, step = %req.step, method = %req.method, attempt,
                 duration_ms = elapsed_ms, error = %e, "backend call failed"
             ),
         }

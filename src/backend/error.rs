@@ -42,6 +42,20 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// A short label for metrics and audit events.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BackendError::NotSent { .. } => "unreachable",
+            BackendError::Timeout { .. } => "timeout",
+            BackendError::OutcomeUnknown { .. } => "broken_connection",
+            BackendError::CircuitOpen { .. } => "circuit_open",
+            BackendError::Saturated { .. } => "saturated",
+            BackendError::Auth { .. } => "credentials",
+            BackendError::InvalidRequest { .. } => "invalid_request",
+            BackendError::InvalidResponse { .. } => "invalid_response",
+        }
+    }
+
     /// Whether the application may have processed the request. `false` means it certainly did
     /// not, so sending it again is safe whatever the method.
     pub fn may_have_applied(&self) -> bool {

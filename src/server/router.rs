@@ -64,8 +64,19 @@ pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .fallback(scim_entry)
         .with_state(state)
+}
+
+/// Prometheus scrape endpoint (OpenMetrics text).
+async fn metrics() -> Response {
+    let mut resp = Response::new(Body::from(crate::observe::metrics().render()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
 }
 
 async fn healthz() -> &'static str {
@@ -187,6 +198,7 @@ async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
     let principal = match route.auth.authenticate(parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes)) {
         Ok(p) => p,
         Err(rejection) => {
+            crate::observe::metrics().record_auth("bearer", "rejected", rejection.reason());
             tracing::info!(route = %route.name, reason = rejection.reason(), request_id = rid, "authentication rejected");
             let mut resp = error_response(&ScimError::unauthorized(rejection.detail()), rid);
             if let Ok(v) = HeaderValue::from_str(&rejection.challenge(&route.realm)) {
@@ -213,16 +225,41 @@ async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
         },
         read_only: principal.read_only,
     };
-    let response = route.service.handle(request).await;
+    let kind = crate::observe::request::classify(&parts.method, rest);
+    let started = std::time::Instant::now();
+    let metrics = crate::observe::metrics();
+    metrics.in_flight.inc();
+    // Every line logged while the request is served (native calls included) carries its id.
+    let span = tracing::info_span!("scim", request_id = rid);
+    let (response, calls) =
+        tracing::Instrument::instrument(crate::observe::calls::collect(route.service.handle(request)), span).await;
+    metrics.in_flight.dec();
+    metrics.record_scim(&route.name, kind.resource, kind.operation, response.status, started.elapsed().as_secs_f64());
     tracing::info!(
         route = %route.name,
         method = %parts.method,
-        path = rest,
+        path = %kind.template,
         status = response.status,
         client = %principal.name,
+        native_calls = calls.len(),
         request_id = rid,
         "scim request"
     );
+    if kind.is_change() {
+        let created_id = response.body.as_ref().and_then(|b| b.get("id")).and_then(serde_json::Value::as_str);
+        crate::observe::audit::emit(&crate::observe::audit::AuditEvent {
+            time: crate::observe::audit::now(),
+            request_id: rid,
+            route: &route.name,
+            client: &principal.name,
+            resource: kind.resource,
+            operation: kind.operation,
+            resource_id: kind.id.as_deref().or(created_id),
+            status: response.status,
+            outcome: if response.status < 300 { "applied" } else { "failed" },
+            native_calls: &calls,
+        });
+    }
     scim_response(response, rid)
 }
 

@@ -28,6 +28,23 @@ pub struct Settings {
     pub scim: ScimSettings,
     /// Routes by name: `/{name}/scim/v2/...`.
     pub routes: BTreeMap<String, RouteSettings>,
+    /// Where the audit stream of provisioning changes goes (stdout by default).
+    #[serde(default)]
+    pub audit: crate::observe::audit::AuditSettings,
+}
+
+impl Default for Settings {
+    /// No routes (so not valid on its own): a base for settings built in code.
+    fn default() -> Self {
+        Settings {
+            listen: default_listen(),
+            tls: None,
+            http: HttpSettings::default(),
+            scim: ScimSettings::default(),
+            routes: BTreeMap::new(),
+            audit: Default::default(),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -57,6 +74,8 @@ pub struct HttpSettings {
     pub request_timeout_secs: u64,
     /// Requests handled at once; beyond it the gateway answers 503 with Retry-After.
     pub max_concurrent_requests: usize,
+    /// How long in-flight requests may still run once shutdown (SIGTERM) begins.
+    pub shutdown_grace_secs: u64,
     /// Base URL the IdP uses to reach the gateway (for `Location` and `meta.location`), when a
     /// proxy in front changes scheme or host. Derived from the request otherwise.
     pub public_base_url: Option<String>,
@@ -70,6 +89,7 @@ impl Default for HttpSettings {
             header_read_timeout_secs: 10,
             request_timeout_secs: 60,
             max_concurrent_requests: 1024,
+            shutdown_grace_secs: 30,
             public_base_url: None,
         }
     }
@@ -185,7 +205,7 @@ pub enum SettingsError {
 }
 
 /// Top-level settings keys; only `SCIMGATE_<KEY>...` variables naming one of them are overrides.
-const TOP_LEVEL_KEYS: [&str; 5] = ["LISTEN", "TLS", "HTTP", "SCIM", "ROUTES"];
+const TOP_LEVEL_KEYS: [&str; 6] = ["LISTEN", "TLS", "HTTP", "SCIM", "ROUTES", "AUDIT"];
 
 /// Whether an environment variable overrides a setting. Other `SCIMGATE_*` variables (the
 /// command line's `SCIMGATE_CONFIG` and `SCIMGATE_LOG`, secrets a token's `value_env` names) are

@@ -1,0 +1,198 @@
+//! Prometheus metrics, rendered at `/metrics` in the OpenMetrics text format.
+//!
+//! One registry per process, reached through [`metrics()`]: the backend client, the
+//! authenticators and the router all record into it without threading a handle through every
+//! constructor, and a process is what Prometheus scrapes anyway.
+
+use std::sync::OnceLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Latency buckets in seconds, from 1 ms to 30 s.
+const BUCKETS: [f64; 14] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+fn latency() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScimLabels {
+    pub route: String,
+    pub resource: String,
+    pub operation: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScimLatencyLabels {
+    pub route: String,
+    pub resource: String,
+    pub operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackendLabels {
+    pub backend: String,
+    pub method: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BackendLatencyLabels {
+    pub backend: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthLabels {
+    pub kind: String,
+    pub outcome: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefreshLabels {
+    pub source: String,
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BreakerLabels {
+    pub backend: String,
+}
+
+/// Every metric the gateway exports.
+pub struct Metrics {
+    registry: Registry,
+    pub scim_requests: Family<ScimLabels, Counter>,
+    pub scim_duration: Family<ScimLatencyLabels, Histogram, fn() -> Histogram>,
+    pub in_flight: Gauge,
+    pub backend_requests: Family<BackendLabels, Counter>,
+    pub backend_duration: Family<BackendLatencyLabels, Histogram, fn() -> Histogram>,
+    pub auth: Family<AuthLabels, Counter>,
+    pub jwks_refreshes: Family<RefreshLabels, Counter>,
+    pub token_refreshes: Family<RefreshLabels, Counter>,
+    /// 0 closed, 1 half-open, 2 open.
+    pub breaker_state: Family<BreakerLabels, Gauge>,
+    pub reloads: Family<ResultLabels, Counter>,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("scimgate");
+        let m = Metrics {
+            scim_requests: Family::default(),
+            scim_duration: Family::new_with_constructor(latency as fn() -> Histogram),
+            in_flight: Gauge::default(),
+            backend_requests: Family::default(),
+            backend_duration: Family::new_with_constructor(latency as fn() -> Histogram),
+            auth: Family::default(),
+            jwks_refreshes: Family::default(),
+            token_refreshes: Family::default(),
+            breaker_state: Family::default(),
+            reloads: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register("scim_requests", "SCIM requests answered", m.scim_requests.clone());
+        registry.register("scim_request_duration_seconds", "SCIM request latency", m.scim_duration.clone());
+        registry.register("scim_requests_in_flight", "SCIM requests being handled", m.in_flight.clone());
+        registry.register("backend_requests", "Calls to applications' APIs, by answer", m.backend_requests.clone());
+        registry.register(
+            "backend_request_duration_seconds",
+            "Latency of calls to applications' APIs",
+            m.backend_duration.clone(),
+        );
+        registry.register("auth", "Authentication outcomes", m.auth.clone());
+        registry.register("jwks_refreshes", "JWKS fetches of trusted issuers", m.jwks_refreshes.clone());
+        registry.register("backend_token_refreshes", "Access tokens fetched for backends", m.token_refreshes.clone());
+        registry.register(
+            "backend_circuit_state",
+            "Circuit breaker state per backend (0 closed, 1 half-open, 2 open)",
+            m.breaker_state.clone(),
+        );
+        registry.register("config_reloads", "Configuration reloads", m.reloads.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn record_scim(&self, route: &str, resource: &str, operation: &str, status: u16, seconds: f64) {
+        let latency = ScimLatencyLabels { route: route.into(), resource: resource.into(), operation: operation.into() };
+        self.scim_duration.get_or_create(&latency).observe(seconds);
+        let labels = ScimLabels {
+            route: latency.route,
+            resource: latency.resource,
+            operation: latency.operation,
+            status: status.to_string(),
+        };
+        self.scim_requests.get_or_create(&labels).inc();
+    }
+
+    /// `status` is the HTTP status, or a failure class (`timeout`, `unreachable`, `circuit_open`…).
+    pub fn record_backend(&self, backend: &str, method: &str, status: &str, seconds: f64) {
+        let latency = BackendLatencyLabels { backend: backend.into(), method: method.into() };
+        self.backend_duration.get_or_create(&latency).observe(seconds);
+        let labels = BackendLabels { backend: latency.backend, method: latency.method, status: status.into() };
+        self.backend_requests.get_or_create(&labels).inc();
+    }
+
+    pub fn record_auth(&self, kind: &str, outcome: &str, reason: &str) {
+        self.auth
+            .get_or_create(&AuthLabels { kind: kind.into(), outcome: outcome.into(), reason: reason.into() })
+            .inc();
+    }
+
+    pub fn record_reload(&self, ok: bool) {
+        let result = if ok { "applied" } else { "rejected" };
+        self.reloads.get_or_create(&ResultLabels { result: result.into() }).inc();
+    }
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_recorded_values() {
+        let m = Metrics::new();
+        m.record_scim("main", "User", "create", 201, 0.004);
+        m.record_backend("om", "POST", "201", 0.002);
+        m.record_auth("static", "rejected", "invalid");
+        let text = m.render();
+        assert!(
+            text.contains(
+                r#"scimgate_scim_requests_total{route="main",resource="User",operation="create",status="201"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"scimgate_scim_request_duration_seconds_bucket{le="0.005",route="main",resource="User",operation="create"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"scimgate_backend_requests_total{backend="om",method="POST",status="201"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"scimgate_auth_total{kind="static",outcome="rejected",reason="invalid"} 1"#), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
