@@ -713,9 +713,9 @@ async fn datahub_upsert_read_back_and_aspect_wrapping() {
         send_raw(dh.req(Method::GET, "/entity/corpuser/urn:li:corpuser:jdoe/groupMembership")).await;
     assert_eq!((status, body.len()), (StatusCode::NOT_FOUND, 0));
 
-    // A write replaces the whole aspect.
+    // A write replaces the whole aspect; replacing an existing one needs createIfNotExists=false.
     let (status, _) = send(
-        dh.req(Method::POST, "/entity/corpuser/urn:li:corpuser:jdoe/corpUserInfo?async=false")
+        dh.req(Method::POST, "/entity/corpuser/urn:li:corpuser:jdoe/corpUserInfo?async=false&createIfNotExists=false")
             .json(&json!({"value": {"active": false, "title": "Analyst"}})),
     )
     .await;
@@ -854,11 +854,15 @@ async fn datahub_group_members_come_from_user_membership_aspects() {
     // Read-modify-write removal of ben.
     let (_, current) = send(dh.req(Method::GET, "/entity/corpuser/urn:li:corpuser:ben/groupMembership")).await;
     assert_eq!(current["value"]["groups"], json!(["urn:li:corpGroup:eng"]));
-    send(
-        dh.req(Method::POST, "/entity/corpuser/urn:li:corpuser:ben/groupMembership?async=false")
-            .json(&json!({"value": {"groups": []}})),
+    let (status, _) = send(
+        dh.req(
+            Method::POST,
+            "/entity/corpuser/urn:li:corpuser:ben/groupMembership?async=false&createIfNotExists=false",
+        )
+        .json(&json!({"value": {"groups": []}})),
     )
     .await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(dh.emu.members_of("urn:li:corpGroup:eng"), ["urn:li:corpuser:ann", "urn:li:corpuser:cid"]);
     let (_, native) = send(dh.req(
         Method::GET,

@@ -1,4 +1,5 @@
-//! Collibra Core REST API 2.0 (`/rest/2.0`): users, user groups, roles and responsibilities.
+//! Collibra Core REST API 2.0 (`/rest/2.0`): users, user groups, roles, responsibilities and external-system
+//! mappings.
 //!
 //! What it imitates (see the shared backend reference, §2):
 //! - HTTP Basic authentication with the configured account; anything else is 401 with a
@@ -16,12 +17,17 @@
 //! - Roles (seeded: global `Sysadmin`, `Catalog Author`, `Catalog`; resource roles `Owner`, `Steward`) and
 //!   responsibilities: `POST /responsibilities {roleId, ownerId}` creates a global assignment,
 //!   `GET /responsibilities?ownerIds=&roleIds=` finds it, `DELETE /responsibilities/{id}` (204) revokes it.
+//! - Mappings (`/mappings`): external system id + external entity id ↔ a Collibra resource; add (201), find, get by
+//!   id, by external ids or by external system and mapped resource (404 when missing), remove by any of the three
+//!   (204 whether or not it existed). Deleting a user or group keeps its mappings but drops their
+//!   `mappedResource`.
 //! - Errors use `StandardErrorResponse`. A duplicate `userName` or group name is **400** with `errorCode`
 //!   `userAlreadyExists` / `userGroupAlreadyExists` (the specification does not say; this is the assumption the
 //!   backend reference recommends). User and group names are unique regardless of case.
 
 mod error;
 mod groups;
+mod mappings;
 mod model;
 mod roles;
 mod users;
@@ -56,6 +62,14 @@ impl Default for CollibraConfig {
             password: "collibra-emulator-password".to_owned(),
             server: ServerOptions::default(),
         }
+    }
+}
+
+impl CollibraConfig {
+    /// The default configuration with another Basic account, for clients that are configured with their own
+    /// service account (the shipped Collibra mapping names the user `scimgate`).
+    pub fn with_account(username: impl Into<String>, password: impl Into<String>) -> Self {
+        CollibraConfig { username: username.into(), password: password.into(), ..CollibraConfig::default() }
     }
 }
 
@@ -141,6 +155,24 @@ fn route(store: &mut Store, req: &NativeRequest) -> Result<Reply, CollibraError>
         ("POST", ["responsibilities"]) => roles::add_responsibility(store, req),
         ("GET", ["responsibilities", id]) => roles::get_responsibility(store, id),
         ("DELETE", ["responsibilities", id]) => roles::delete_responsibility(store, id),
+
+        ("GET", ["mappings"]) => mappings::find(store, req),
+        ("POST", ["mappings"]) => mappings::add(store, req),
+        ("POST", ["mappings", "bulk"]) => mappings::add_bulk(store, req),
+        ("GET", ["mappings", "externalSystem", system, "externalEntity", entity]) => {
+            mappings::get_by_external_entity(store, system, entity)
+        }
+        ("DELETE", ["mappings", "externalSystem", system, "externalEntity", entity]) => {
+            Ok(mappings::remove_by_external_entity(store, system, entity))
+        }
+        ("GET", ["mappings", "externalSystem", system, "mappedResource", resource]) => {
+            mappings::get_by_mapped_resource(store, system, resource)
+        }
+        ("DELETE", ["mappings", "externalSystem", system, "mappedResource", resource]) => {
+            Ok(mappings::remove_by_mapped_resource(store, system, resource))
+        }
+        ("GET", ["mappings", id]) => mappings::get(store, id),
+        ("DELETE", ["mappings", id]) => mappings::remove(store, id),
         _ => Err(not_found()),
     }
 }
@@ -245,6 +277,16 @@ impl CollibraEmulator {
         let mut all: Vec<_> = store.responsibilities.values().collect();
         all.sort_by_key(|r| (r.audit.created_on, r.id));
         all.into_iter().map(|r| store.render_responsibility(r)).collect()
+    }
+
+    /// Every external-system mapping, sorted by external system and external entity id.
+    pub fn mappings(&self) -> Vec<Value> {
+        let store = self.app.store();
+        let mut all: Vec<_> = store.mappings.values().collect();
+        all.sort_by(|a, b| {
+            (&a.external_system_id, &a.external_entity_id).cmp(&(&b.external_system_id, &b.external_entity_id))
+        });
+        all.into_iter().map(|m| store.render_mapping(m)).collect()
     }
 
     /// Creates a user from an `AddUserRequest`, with the same validation as `POST /users`.

@@ -11,17 +11,24 @@
 //!   [`DataHubConfig::async_lag`] set, asynchronous writes become visible only after that lag.
 //! - `GET` an entity (optionally `aspects=`), `HEAD` for existence (204/404), one aspect, `batchGet`, scroll with
 //!   `count`/`scrollId` ordered by URN (`query` matches indexed fields and lags writes by
-//!   [`DataHubConfig::search_lag`]), cross-type `POST /entity/scroll`.
+//!   [`DataHubConfig::search_lag`]; `totalCount` with [`DataHubConfig::scroll_total_count`]), cross-type
+//!   `POST /entity/scroll`.
+//!   The single-aspect write defaults to `createIfNotExists=true`, a create that is refused with 422 when the aspect
+//!   exists; `createIfNotExists=false` replaces it.
 //! - `DELETE` is a hard delete (200, no body); the soft-delete flag is the `status` aspect's `removed`, which
-//!   hides an entity from `HEAD` and scrolls unless `includeSoftDelete=true`.
-//! - `GET /relationship/corpGroup/{urn}?relationshipType[]=IsMemberOfGroup&direction=INCOMING` is built from the
-//!   users' `groupMembership` (and `nativeGroupMembership` for `IsMemberOfNativeGroup`).
+//!   hides an entity from `HEAD` and scrolls unless `includeSoftDelete=true`. Deleting a group does not touch its
+//!   members' `groupMembership` aspects (they keep naming it); only the graph index forgets the edges.
+//! - `GET /relationship/corpGroup/{urn}?relationshipType[]=IsMemberOfGroup&direction=INCOMING` reads the graph
+//!   index built from the users' `groupMembership` (and `nativeGroupMembership` for `IsMemberOfNativeGroup`).
+//! - Scroll `query` is matched against the fields DataHub indexes (the `search` module lists them), including
+//!   `customProperties:"key=value"`.
 //! - A 404 has an empty body; URNs in paths are percent-decoded (`urn%3Ali%3Acorpuser%3Aa%2Fb`).
 
 mod entities;
 mod error;
 mod model;
 mod relationships;
+mod search;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -205,17 +212,35 @@ impl DataHubEmulator {
         self.entity(&format!("urn:li:corpGroup:{name}"))
     }
 
-    /// URNs of the users whose `groupMembership` or `nativeGroupMembership` names the group, sorted.
+    /// URNs of the users whose stored `groupMembership` or `nativeGroupMembership` aspect names the group, sorted.
+    /// This reads the aspects, so it still lists members of a group that was deleted without cleaning them up.
     pub fn members_of(&self, group_urn: &str) -> Vec<String> {
         let store = self.app.store();
-        let mut members: Vec<String> = relationships::all_edges(&store, true)
+        let names = |e: &model::Entity, aspect: &str, field: &str| {
+            e.aspect(aspect)
+                .and_then(|a| a.get(field))
+                .and_then(Value::as_array)
+                .is_some_and(|groups| groups.iter().any(|g| g.as_str() == Some(group_urn)))
+        };
+        store
+            .entities
+            .iter()
+            .filter(|(_, e)| e.kind == Kind::CorpUser)
+            .filter(|(_, e)| names(e, "groupMembership", "groups") || names(e, "nativeGroupMembership", "nativeGroups"))
+            .map(|(urn, _)| urn.clone())
+            .collect()
+    }
+
+    /// The graph index's edges ending at `urn` (`(relationship, source)`), as the relationship endpoint sees them
+    /// with `direction=INCOMING`, soft-deleted sources included.
+    pub fn incoming_edges(&self, urn: &str) -> Vec<(String, String)> {
+        let store = self.app.store();
+        store
+            .edges()
             .into_iter()
-            .filter(|(t, _, d)| (*t == "IsMemberOfGroup" || *t == "IsMemberOfNativeGroup") && d == group_urn)
-            .map(|(_, s, _)| s)
-            .collect();
-        members.sort();
-        members.dedup();
-        members
+            .filter(|e| e.destination == urn)
+            .map(|e| (e.relationship.to_owned(), e.source))
+            .collect()
     }
 
     /// Asynchronous writes accepted but not visible yet.

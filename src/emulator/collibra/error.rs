@@ -115,6 +115,16 @@ impl<'a> Body<'a> {
         }
     }
 
+    pub fn opt_i64(&self, key: &str) -> Result<Option<i64>, CollibraError> {
+        match self.present(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| CollibraError::invalid(format!("Property '{key}' must be an integer, got {v}."))),
+        }
+    }
+
     pub fn opt_array(&self, key: &str) -> Result<Option<Vec<Value>>, CollibraError> {
         match self.present(key) {
             None => Ok(None),

@@ -125,6 +125,7 @@ pub(super) fn delete(store: &mut Store, raw: &str) -> Result<Reply, CollibraErro
     mutable(store, id)?;
     store.groups.remove(&id);
     store.responsibilities.retain(|_, r| r.owner != id);
+    store.forget_mapped_resource(id);
     Ok(Reply::empty(StatusCode::OK))
 }
 

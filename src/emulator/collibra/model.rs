@@ -2,7 +2,8 @@
 //!
 //! Membership is stored on the group (`members`); the built-in `Everyone` group holds every user implicitly.
 //! Every resource carries the common fields `id, createdBy, createdOn, lastModifiedBy, lastModifiedOn, system,
-//! resourceType`.
+//! resourceType`. External-system mappings point at a resource by id; deleting the resource keeps the mapping and
+//! only drops that reference, as Collibra does so that synchronising systems can notice the deletion.
 
 use std::collections::HashMap;
 
@@ -92,6 +93,21 @@ pub(super) struct Responsibility {
     pub resource: Option<(Uuid, String)>,
 }
 
+/// A link between a resource in an external system and a Collibra resource (`/mappings`).
+#[derive(Debug, Clone)]
+pub(super) struct Mapping {
+    pub id: Uuid,
+    pub audit: Audit,
+    pub external_system_id: String,
+    pub external_entity_id: String,
+    pub external_entity_url: Option<String>,
+    pub description: Option<String>,
+    /// The mapped resource; `None` once that resource was deleted (or when none was given).
+    pub mapped_resource: Option<Uuid>,
+    pub last_sync_date: Option<i64>,
+    pub sync_action: Option<String>,
+}
+
 /// All Collibra state of one emulator.
 #[derive(Debug)]
 pub(super) struct Store {
@@ -102,6 +118,7 @@ pub(super) struct Store {
     pub everyone: Uuid,
     pub roles: HashMap<Uuid, Role>,
     pub responsibilities: HashMap<Uuid, Responsibility>,
+    pub mappings: HashMap<Uuid, Mapping>,
 }
 
 impl Store {
@@ -122,6 +139,7 @@ impl Store {
             everyone: everyone.id,
             roles: HashMap::new(),
             responsibilities: HashMap::new(),
+            mappings: HashMap::new(),
         };
         store.groups.insert(everyone.id, everyone);
         for (name, global, description) in [
@@ -156,6 +174,26 @@ impl Store {
 
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
         self.groups.values().find(|g| g.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The type and display name of any resource a mapping may point at.
+    pub fn resource(&self, id: Uuid) -> Option<(&'static str, String)> {
+        if let Some(u) = self.users.get(&id) {
+            return Some(("User", u.data.user_name.clone()));
+        }
+        if let Some(g) = self.groups.get(&id) {
+            return Some(("UserGroup", g.name.clone()));
+        }
+        self.roles.get(&id).map(|r| ("Role", r.name.clone()))
+    }
+
+    /// A deleted resource leaves the mappings that pointed at it in place, without the reference.
+    pub fn forget_mapped_resource(&mut self, id: Uuid) {
+        let actor = self.actor;
+        for mapping in self.mappings.values_mut().filter(|m| m.mapped_resource == Some(id)) {
+            mapping.mapped_resource = None;
+            mapping.audit.touch(actor);
+        }
     }
 
     /// Whether `user` is in `group` (everyone is in Everyone).
@@ -219,6 +257,29 @@ impl Store {
         o.insert("description".into(), json!(role.description));
         o.insert("global".into(), json!(role.global));
         o.insert("permissions".into(), json!(role.permissions));
+        Value::Object(o)
+    }
+
+    pub fn render_mapping(&self, m: &Mapping) -> Value {
+        let mut o = Map::new();
+        self.common(&mut o, m.id, &m.audit, false, "Mapping");
+        o.insert("externalSystemId".into(), json!(m.external_system_id));
+        o.insert("externalEntityId".into(), json!(m.external_entity_id));
+        if let Some(v) = &m.external_entity_url {
+            o.insert("externalEntityUrl".into(), json!(v));
+        }
+        if let Some(v) = &m.description {
+            o.insert("description".into(), json!(v));
+        }
+        if let Some((id, (kind, name))) = m.mapped_resource.and_then(|id| self.resource(id).map(|r| (id, r))) {
+            o.insert("mappedResource".into(), json!({"id": id.to_string(), "resourceType": kind, "name": name}));
+        }
+        if let Some(v) = m.last_sync_date {
+            o.insert("lastSyncDate".into(), json!(v));
+        }
+        if let Some(v) = &m.sync_action {
+            o.insert("syncAction".into(), json!(v));
+        }
         Value::Object(o)
     }
 

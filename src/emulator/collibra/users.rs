@@ -280,13 +280,15 @@ pub(super) fn change(store: &mut Store, req: &NativeRequest, raw: &str) -> Resul
     Ok(Reply::json(StatusCode::OK, &render(store, id)))
 }
 
-/// `DELETE /users/{userId}`: a hard delete answering 204; memberships and responsibilities go with it.
+/// `DELETE /users/{userId}`: a hard delete answering 204; memberships and responsibilities go with it, and
+/// mappings to the user lose their reference.
 pub(super) fn delete(store: &mut Store, raw: &str) -> Result<Reply, CollibraError> {
     let id = find(store, raw)?;
     store.users.remove(&id);
     let groups: Vec<Uuid> = store.groups.keys().copied().collect();
     leave(store, id, &groups);
     store.responsibilities.retain(|_, r| r.owner != id);
+    store.forget_mapped_resource(id);
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 

@@ -3,6 +3,12 @@
 //! Upserts replace an aspect's whole value (no field merge), so a client changes one field by reading the
 //! aspect, changing it and writing it back. Batch upserts are asynchronous unless `async=false` (202 instead of
 //! 200); with an async lag configured, an async write becomes visible only after that lag.
+//!
+//! The single-aspect `POST` is a create unless told otherwise: `createIfNotExists` defaults to true, which makes
+//! the write a `CREATE` that DataHub's `CreateIfNotExistsValidator` refuses when the aspect already exists
+//! (422, "Cannot perform CREATE since the aspect already exists."). Replacing an existing aspect needs
+//! `createIfNotExists=false` (an `UPSERT`). `createIfEntityNotExists=true` (`CREATE_ENTITY`) is refused when the
+//! entity exists. An asynchronous write is accepted first (202) and dropped if it conflicts once it is applied.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,7 +17,8 @@ use http::header::HeaderName;
 use serde_json::{Map, Value, json};
 
 use super::error::DhError;
-use super::model::{Entity, Kind, Store, Write, check_urn, not_found, render_aspect};
+use super::model::{Change, Entity, Kind, Store, Write, check_urn, not_found, render_aspect};
+use super::search::Query;
 use crate::emulator::json_patch;
 use crate::emulator::wire::{NativeRequest, Reply};
 
@@ -54,7 +61,7 @@ fn parse_item(kind: Kind, item: &Value) -> Result<Write, DhError> {
         }
         aspects.push((spec.name.to_owned(), value.clone(), envelope.get("systemMetadata").cloned()));
     }
-    Ok(Write { urn: urn.to_owned(), kind, aspects })
+    Ok(Write { urn: urn.to_owned(), kind, aspects, change: Change::Upsert })
 }
 
 fn echo(write: &Write) -> Value {
@@ -83,7 +90,8 @@ pub(super) fn upsert_batch(store: &mut Store, req: &NativeRequest, kind: Kind) -
     Ok(Reply::json(write_status(asynchronous), &Value::Array(echoed)))
 }
 
-/// `POST /openapi/v3/entity/{type}/{urn}/{aspect}?async=` with `{"value": …}`; `async` defaults to false.
+/// `POST /openapi/v3/entity/{type}/{urn}/{aspect}?async=&createIfNotExists=&createIfEntityNotExists=` with
+/// `{"value": …}`. `async` defaults to false and `createIfNotExists` to true (see the module notes).
 pub(super) fn upsert_aspect(
     store: &mut Store,
     req: &NativeRequest,
@@ -92,14 +100,24 @@ pub(super) fn upsert_aspect(
     aspect: &str,
 ) -> Result<Reply, DhError> {
     let asynchronous = flag(req, "async", false)?;
-    flag(req, "createIfNotExists", true)?;
-    flag(req, "createIfEntityNotExists", false)?;
+    let create_aspect = flag(req, "createIfNotExists", true)?;
+    let create_entity = flag(req, "createIfEntityNotExists", false)?;
     let body = req.json().map_err(DhError::bad_request)?;
     let spec = kind.aspect(aspect)?;
     let mut item = Map::new();
     item.insert("urn".into(), json!(urn));
     item.insert(spec.name.to_owned(), body);
-    let write = parse_item(kind, &Value::Object(item))?;
+    let mut write = parse_item(kind, &Value::Object(item))?;
+    write.change = if create_entity {
+        Change::CreateEntity
+    } else if create_aspect {
+        Change::Create
+    } else {
+        Change::Upsert
+    };
+    if !asynchronous && let Some(why) = store.conflict(&write) {
+        return Err(DhError::new(StatusCode::UNPROCESSABLE_ENTITY, why));
+    }
     let echoed = echo(&write);
     store.submit(write, asynchronous);
     Ok(Reply::json(write_status(asynchronous), &echoed))
@@ -167,20 +185,19 @@ pub(super) fn head_aspect(
 }
 
 /// `DELETE /openapi/v3/entity/{type}/{urn}?aspects=&clear=`: a hard delete of the entity, of some aspects, or of
-/// everything but the key. Answers 200 without a body, whether or not the entity existed.
+/// everything but the key. Answers 200 without a body, whether or not the entity existed. Deleting the entity
+/// also removes every graph edge to and from it; other entities' aspects that name it are left alone.
 pub(super) fn delete(store: &mut Store, req: &NativeRequest, kind: Kind, urn: &str) -> Result<Reply, DhError> {
     check_urn(kind, urn)?;
     let clear = flag(req, "clear", false)?;
     let aspects = aspect_filter(kind, req)?;
     let key = kind.key_aspect();
     if clear {
-        if let Some(entity) = store.entities.get_mut(urn) {
-            entity.aspects.retain(|name, _| name == key);
-        }
+        store.remove_aspects(urn, |name| name == key);
     } else if aspects.is_empty() || aspects.contains(&key) {
-        store.entities.remove(urn);
-    } else if let Some(entity) = store.entities.get_mut(urn) {
-        entity.aspects.retain(|name, _| !aspects.contains(&name.as_str()));
+        store.remove_entity(urn);
+    } else {
+        store.remove_aspects(urn, |name| !aspects.contains(&name));
     }
     Ok(Reply::empty(StatusCode::OK))
 }
@@ -190,9 +207,9 @@ pub(super) fn delete_aspect(store: &mut Store, kind: Kind, urn: &str, aspect: &s
     check_urn(kind, urn)?;
     let spec = kind.aspect(aspect)?;
     if spec.name == kind.key_aspect() {
-        store.entities.remove(urn);
-    } else if let Some(entity) = store.entities.get_mut(urn) {
-        entity.aspects.remove(spec.name);
+        store.remove_entity(urn);
+    } else {
+        store.remove_aspects(urn, |name| name != spec.name);
     }
     Ok(Reply::empty(StatusCode::OK))
 }
@@ -214,7 +231,12 @@ pub(super) fn patch_aspect(
     let current = store.entities.get(urn).and_then(|e| e.aspect(spec.name)).cloned().unwrap_or_else(|| json!({}));
     let patched = json_patch::apply(&current, &ops).map_err(|e| DhError::bad_request(e.to_string()))?;
     spec.validate(&patched)?;
-    let write = Write { urn: urn.to_owned(), kind, aspects: vec![(spec.name.to_owned(), patched, None)] };
+    let write = Write {
+        urn: urn.to_owned(),
+        kind,
+        aspects: vec![(spec.name.to_owned(), patched, None)],
+        change: Change::Upsert,
+    };
     let echoed = echo(&write);
     store.submit(write, asynchronous);
     Ok(Reply::json(write_status(asynchronous), &echoed))
@@ -239,73 +261,6 @@ pub(super) fn batch_get(store: &Store, req: &NativeRequest, kind: Kind) -> Resul
         out.extend(store.render(urn, &only, with_meta));
     }
     Ok(Reply::json(StatusCode::OK, &Value::Array(out)))
-}
-
-/// A parsed `query`: `*`, `field:value` (quotes allowed) or free text. DataHub's keyword fields are normalised
-/// to lower case, so comparisons ignore case.
-enum Query {
-    All,
-    Term(String, String),
-    Text(String),
-}
-
-fn parse_query(raw: &str) -> Query {
-    let q = raw.trim();
-    if q.is_empty() || q == "*" {
-        return Query::All;
-    }
-    let unquote = |v: &str| {
-        let v = v.replace('\\', "");
-        v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).map(str::to_owned).unwrap_or(v)
-    };
-    match q.split_once(':') {
-        Some((field, value))
-            if !field.is_empty() && field.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.') =>
-        {
-            Query::Term(field.to_owned(), unquote(value.trim()).to_lowercase())
-        }
-        _ => Query::Text(unquote(q).to_lowercase()),
-    }
-}
-
-/// The searchable fields of an entity, as the search index documents them.
-fn search_fields(urn: &str, entity: &Entity) -> Vec<(&'static str, String)> {
-    let mut out = vec![("urn", urn.to_owned())];
-    let mut take = |field: &'static str, aspect: &str, key: &str| {
-        if let Some(v) = entity.aspect(aspect).and_then(|a| a.get(key)).and_then(Value::as_str) {
-            out.push((field, v.to_owned()));
-        }
-    };
-    match entity.kind {
-        Kind::CorpUser => {
-            take("ldap", "corpUserKey", "username");
-            take("email", "corpUserInfo", "email");
-            take("email", "corpUserEditableInfo", "email");
-            take("displayName", "corpUserInfo", "displayName");
-            take("displayName", "corpUserEditableInfo", "displayName");
-            take("fullName", "corpUserInfo", "fullName");
-            take("firstName", "corpUserInfo", "firstName");
-            take("lastName", "corpUserInfo", "lastName");
-            take("title", "corpUserInfo", "title");
-        }
-        Kind::CorpGroup => {
-            take("name", "corpGroupKey", "name");
-            take("displayName", "corpGroupInfo", "displayName");
-            take("description", "corpGroupInfo", "description");
-            take("email", "corpGroupInfo", "email");
-        }
-    }
-    out
-}
-
-fn query_matches(query: &Query, urn: &str, entity: &Entity) -> bool {
-    match query {
-        Query::All => true,
-        Query::Term(field, value) => {
-            search_fields(urn, entity).iter().any(|(f, v)| f.eq_ignore_ascii_case(field) && v.to_lowercase() == *value)
-        }
-        Query::Text(text) => search_fields(urn, entity).iter().any(|(_, v)| v.to_lowercase().contains(text.as_str())),
-    }
 }
 
 /// The common part of both scroll endpoints.
@@ -349,7 +304,7 @@ impl Scroll {
             descending,
             include_soft_deleted: flag(req, "includeSoftDelete", false)?,
             with_meta: flag(req, "systemMetadata", false)?,
-            query: parse_query(req.param("query").unwrap_or("*")),
+            query: Query::parse(req.param("query").unwrap_or("*")),
         })
     }
 
@@ -360,7 +315,7 @@ impl Scroll {
             .filter(|(_, e)| self.kinds.contains(&e.kind))
             .filter(|(_, e)| visible(e, self.include_soft_deleted))
             .filter(|(_, e)| e.written.elapsed() >= store.search_lag)
-            .filter(|(urn, e)| query_matches(&self.query, urn, e))
+            .filter(|(urn, e)| self.query.matches(urn, e))
             .map(|(urn, _)| urn)
             .collect();
         if self.descending {
@@ -424,20 +379,28 @@ pub(super) fn scroll_across(store: &Store, req: &NativeRequest) -> Result<Reply,
 mod tests {
     use super::*;
 
-    #[test]
-    fn queries_match_terms_and_text() {
-        let mut store = Store::new(Default::default(), Default::default(), false);
-        let write = parse_item(
+    fn user_write(change: Change) -> Write {
+        let mut write = parse_item(
             Kind::CorpUser,
             &json!({"urn": "urn:li:corpuser:jdoe", "corpUserInfo": {"value": {"active": true, "email": "JDoe@Example.com"}}}),
         )
         .unwrap();
-        store.apply(write);
+        write.change = change;
+        write
+    }
+
+    #[test]
+    fn create_change_types_refuse_what_exists() {
+        let mut store = Store::new(Default::default(), Default::default(), false);
+        assert_eq!(store.conflict(&user_write(Change::Create)), None);
+        store.apply(user_write(Change::Create));
         let entity = store.entities.get("urn:li:corpuser:jdoe").unwrap();
-        assert!(query_matches(&parse_query("email:\"jdoe@example.com\""), "urn:li:corpuser:jdoe", entity));
-        assert!(!query_matches(&parse_query("email:other@example.com"), "urn:li:corpuser:jdoe", entity));
-        assert!(query_matches(&parse_query("jdo"), "urn:li:corpuser:jdoe", entity));
-        assert!(query_matches(&parse_query("*"), "urn:li:corpuser:jdoe", entity));
         assert_eq!(entity.aspect("corpUserKey"), Some(&json!({"username": "jdoe"})));
+        assert!(store.conflict(&user_write(Change::Create)).is_some_and(|m| m.contains("aspect already exists")));
+        assert!(store.conflict(&user_write(Change::CreateEntity)).is_some_and(|m| m.contains("entity key")));
+        assert_eq!(store.conflict(&user_write(Change::Upsert)), None);
+        let mut status = user_write(Change::Create);
+        status.aspects = vec![("status".to_owned(), json!({"removed": false}), None)];
+        assert_eq!(store.conflict(&status), None, "another aspect of the entity may still be created");
     }
 }

@@ -18,6 +18,10 @@ impl DhError {
         DhError { status: StatusCode::BAD_REQUEST, message: Some(message.into()) }
     }
 
+    pub fn new(status: StatusCode, message: impl Into<String>) -> DhError {
+        DhError { status, message: Some(message.into()) }
+    }
+
     pub fn empty(status: StatusCode) -> DhError {
         DhError { status, message: None }
     }

@@ -1,11 +1,16 @@
-//! DataHub's entities as the emulator stores them: a URN and a map of aspect name → value, plus the aspect
-//! schemas writes are validated against.
+//! DataHub's entities as the emulator stores them: a URN and a map of aspect name → value, the aspect schemas
+//! writes are validated against, and the graph index the relationship endpoint reads.
+//!
+//! The graph index is kept the way DataHub's index updater keeps it: writing an aspect replaces the edges that
+//! aspect contributes from its entity; hard-deleting an entity removes every edge that starts or ends at it
+//! (`removeNode`), while the aspects of other entities that still name it are left as they are. So after a group
+//! is deleted its members' `groupMembership` aspects still list it, but the relationship endpoint no longer does.
 //!
 //! Validation follows Pegasus: required fields must be present, known fields must have the declared type, URN
 //! arrays must hold URNs. Fields a schema does not list are accepted, because aspect schemas grow between DataHub
 //! releases and a mapping should not be rejected for a field a newer server knows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -303,18 +308,74 @@ impl Entity {
     }
 }
 
+/// How a write treats what is already stored (`ChangeType` in DataHub).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    /// Creates or replaces.
+    Upsert,
+    /// Only if the aspect does not exist yet (`createIfNotExists=true`).
+    Create,
+    /// Only if the entity does not exist yet (`createIfEntityNotExists=true`).
+    CreateEntity,
+}
+
 /// A validated write of some aspects of one entity.
 #[derive(Debug, Clone)]
 pub(super) struct Write {
     pub urn: String,
     pub kind: Kind,
     pub aspects: Vec<(String, Value, Option<Value>)>,
+    pub change: Change,
+}
+
+/// Aspect fields that are graph edges: entity type, aspect, field, relationship name. A field holds one URN or an
+/// array of them.
+const RELATIONSHIPS: &[(Kind, &str, &str, &str)] = &[
+    (Kind::CorpUser, "groupMembership", "groups", "IsMemberOfGroup"),
+    (Kind::CorpUser, "nativeGroupMembership", "nativeGroups", "IsMemberOfNativeGroup"),
+    (Kind::CorpUser, "roleMembership", "roles", "IsMemberOfRole"),
+    (Kind::CorpUser, "corpUserInfo", "managerUrn", "ReportsTo"),
+    (Kind::CorpGroup, "roleMembership", "roles", "IsMemberOfRole"),
+    (Kind::CorpGroup, "corpGroupInfo", "admins", "OwnedBy"),
+    (Kind::CorpGroup, "corpGroupInfo", "members", "IsPartOf"),
+    (Kind::CorpGroup, "corpGroupInfo", "groups", "IsPartOf"),
+];
+
+/// One edge of the graph index.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Edge {
+    pub source: String,
+    pub destination: String,
+    pub relationship: &'static str,
+}
+
+/// The `(relationship, destination urn)` pairs one aspect contributes from its entity.
+type AspectEdges = BTreeSet<(&'static str, String)>;
+
+/// The edges an aspect value contributes from its entity.
+fn edges_of(kind: Kind, aspect: &str, value: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (k, a, field, relationship) in RELATIONSHIPS {
+        if *k != kind || *a != aspect {
+            continue;
+        }
+        match value.get(*field) {
+            Some(Value::String(urn)) => out.push((*relationship, urn.clone())),
+            Some(Value::Array(urns)) => {
+                out.extend(urns.iter().filter_map(Value::as_str).map(|urn| (*relationship, urn.to_owned())));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// All DataHub state of one emulator.
 #[derive(Debug)]
 pub(super) struct Store {
     pub entities: BTreeMap<String, Entity>,
+    /// The graph index: source urn → aspect → edges it contributes.
+    graph: BTreeMap<String, BTreeMap<String, AspectEdges>>,
     /// Async writes not applied yet, with the instant they become visible.
     pub pending: Vec<(Instant, Write)>,
     pub async_lag: Duration,
@@ -324,7 +385,14 @@ pub(super) struct Store {
 
 impl Store {
     pub fn new(async_lag: Duration, search_lag: Duration, scroll_total_count: bool) -> Store {
-        Store { entities: BTreeMap::new(), pending: Vec::new(), async_lag, search_lag, scroll_total_count }
+        Store {
+            entities: BTreeMap::new(),
+            graph: BTreeMap::new(),
+            pending: Vec::new(),
+            async_lag,
+            search_lag,
+            scroll_total_count,
+        }
     }
 
     /// Applies the async writes whose time has come, in submission order.
@@ -357,8 +425,29 @@ impl Store {
         }
     }
 
-    /// Upserts: each written aspect replaces the stored one whole; the key aspect is created with the entity.
+    /// Why a write's change type refuses it against what is stored now, in DataHub's words.
+    pub fn conflict(&self, write: &Write) -> Option<String> {
+        let entity = self.entities.get(&write.urn);
+        match write.change {
+            Change::Upsert => None,
+            Change::CreateEntity => entity
+                .is_some()
+                .then(|| "Cannot perform CREATE_ENTITY if not exists since the entity key already exists.".to_owned()),
+            Change::Create => write
+                .aspects
+                .iter()
+                .any(|(name, _, _)| entity.is_some_and(|e| e.aspects.contains_key(name)))
+                .then(|| "Cannot perform CREATE since the aspect already exists.".to_owned()),
+        }
+    }
+
+    /// Upserts: each written aspect replaces the stored one whole; the key aspect is created with the entity. A
+    /// create-only write that conflicts with what is stored by now is dropped, as an asynchronous one is when it
+    /// fails validation after it was accepted.
     pub fn apply(&mut self, write: Write) {
+        if self.conflict(&write).is_some() {
+            return;
+        }
         let entity = self.entities.entry(write.urn.clone()).or_insert_with(|| Entity {
             kind: write.kind,
             aspects: BTreeMap::new(),
@@ -369,9 +458,55 @@ impl Store {
             system_metadata: system_metadata(None),
         });
         for (name, value, meta) in write.aspects {
+            let edges: AspectEdges = edges_of(write.kind, &name, &value).into_iter().collect();
+            let from = self.graph.entry(write.urn.clone()).or_default();
+            if edges.is_empty() {
+                from.remove(&name);
+            } else {
+                from.insert(name.clone(), edges);
+            }
             entity.aspects.insert(name, Stored { value, system_metadata: system_metadata(meta) });
         }
         entity.written = Instant::now();
+    }
+
+    /// Hard-deletes an entity and every edge that starts or ends at it.
+    pub fn remove_entity(&mut self, urn: &str) {
+        self.entities.remove(urn);
+        self.graph.remove(urn);
+        for aspects in self.graph.values_mut() {
+            for edges in aspects.values_mut() {
+                edges.retain(|(_, destination)| destination != urn);
+            }
+        }
+    }
+
+    /// Deletes some aspects of an entity, and the edges they contributed.
+    pub fn remove_aspects(&mut self, urn: &str, keep: impl Fn(&str) -> bool) {
+        if let Some(entity) = self.entities.get_mut(urn) {
+            entity.aspects.retain(|name, _| keep(name));
+        }
+        if let Some(aspects) = self.graph.get_mut(urn) {
+            aspects.retain(|name, _| keep(name));
+        }
+    }
+
+    /// Every edge of the graph index, ordered by source, destination and relationship.
+    pub fn edges(&self) -> Vec<Edge> {
+        let mut out: Vec<Edge> = self
+            .graph
+            .iter()
+            .flat_map(|(source, aspects)| {
+                aspects.values().flatten().map(move |(relationship, destination)| Edge {
+                    source: source.clone(),
+                    destination: destination.clone(),
+                    relationship,
+                })
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     /// Renders an entity as `{"urn": …, "<aspect>": {"value": …}}`, optionally limited to some aspects.

@@ -1,9 +1,11 @@
-//! `/openapi/v3/relationship/{type}/{urn}`: the graph edges DataHub derives from aspects.
+//! `/openapi/v3/relationship/{type}/{urn}`: the edges of DataHub's graph index.
 //!
 //! Group membership lives on the user (`groupMembership` → `IsMemberOfGroup`, `nativeGroupMembership` →
 //! `IsMemberOfNativeGroup`), so a group's members are its INCOMING edges. Role assignments (`roleMembership` →
-//! `IsMemberOfRole`) and managers (`corpUserInfo.managerUrn` → `ReportsTo`) are derived the same way. Edges are
-//! computed from the current aspects, so they follow writes immediately.
+//! `IsMemberOfRole`), managers (`corpUserInfo.managerUrn` → `ReportsTo`) and the deprecated `corpGroupInfo` arrays
+//! (`OwnedBy`, `IsPartOf`) are indexed the same way. The index follows applied writes at once and forgets every
+//! edge of a hard-deleted entity (see the model notes); edges touching a soft-deleted entity are left out unless
+//! `includeSoftDelete=true`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,34 +13,12 @@ use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::error::DhError;
-use super::model::{Kind, Store, check_urn, kind_of};
+use super::model::{Edge, Kind, Store, check_urn, kind_of};
 use crate::emulator::wire::{NativeRequest, Reply};
 
-/// Relationship name, aspect, field.
-const EDGES: &[(&str, &str, &str)] = &[
-    ("IsMemberOfGroup", "groupMembership", "groups"),
-    ("IsMemberOfNativeGroup", "nativeGroupMembership", "nativeGroups"),
-    ("IsMemberOfRole", "roleMembership", "roles"),
-];
-
-/// One edge: type, source, destination.
-pub(super) type Edge = (&'static str, String, String);
-
-/// Every edge in the store, sources that are soft-deleted left out unless asked for.
-pub(super) fn all_edges(store: &Store, include_soft_deleted: bool) -> Vec<Edge> {
-    let mut edges = Vec::new();
-    for (urn, entity) in store.entities.iter().filter(|(_, e)| include_soft_deleted || !e.removed()) {
-        for (name, aspect, field) in EDGES {
-            let targets = entity.aspect(aspect).and_then(|a| a.get(*field)).and_then(Value::as_array);
-            for target in targets.into_iter().flatten().filter_map(Value::as_str) {
-                edges.push((*name, urn.clone(), target.to_owned()));
-            }
-        }
-        if let Some(manager) = entity.aspect("corpUserInfo").and_then(|a| a.get("managerUrn")).and_then(Value::as_str) {
-            edges.push(("ReportsTo", urn.clone(), manager.to_owned()));
-        }
-    }
-    edges
+/// Whether an edge end is visible: unknown entities (a role urn, a deleted group) count as visible.
+fn visible(store: &Store, urn: &str, include_soft_deleted: bool) -> bool {
+    include_soft_deleted || store.entities.get(urn).is_none_or(|e| !e.removed())
 }
 
 /// `GET /openapi/v3/relationship/{type}/{urn}?relationshipType[]=…&direction=INCOMING|OUTGOING&count&scrollId`.
@@ -62,22 +42,23 @@ pub(super) fn related(store: &Store, req: &NativeRequest, kind: Kind, urn: &str)
         None => 0,
     };
     let include = req.flag("includeSoftDelete", false).map_err(DhError::bad_request)?;
-    let mut edges: Vec<Edge> = all_edges(store, include)
+    let edges: Vec<Edge> = store
+        .edges()
         .into_iter()
-        .filter(|(t, _, _)| types.is_empty() || types.contains(t))
-        .filter(|(_, source, destination)| if incoming { destination == urn } else { source == urn })
+        .filter(|e| types.is_empty() || types.contains(&e.relationship))
+        .filter(|e| if incoming { e.destination == urn } else { e.source == urn })
+        .filter(|e| visible(store, &e.source, include) && visible(store, &e.destination, include))
         .collect();
-    edges.sort_by(|a, b| (&a.1, &a.2, a.0).cmp(&(&b.1, &b.2, b.0)));
-    let end = (start + count).min(edges.len());
+    let end = start.saturating_add(count).min(edges.len());
     let results: Vec<Value> = edges
         .get(start.min(end)..end)
         .unwrap_or_default()
         .iter()
-        .map(|(t, source, destination)| {
+        .map(|e| {
             json!({
-                "relationshipType": t,
-                "source": {"urn": source, "entityType": kind_of(source)},
-                "destination": {"urn": destination, "entityType": kind_of(destination)},
+                "relationshipType": e.relationship,
+                "source": {"urn": e.source, "entityType": kind_of(&e.source)},
+                "destination": {"urn": e.destination, "entityType": kind_of(&e.destination)},
             })
         })
         .collect();
