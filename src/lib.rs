@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod backend;
+pub mod cli;
 pub mod demo;
 pub mod dialect;
 pub mod emulator;

@@ -36,6 +36,15 @@ enum Command {
         #[arg(long)]
         token: Option<String>,
     },
+    /// Check mapping and settings files: every problem of every file, at file:line:col.
+    /// A settings file's mappings are checked too, with the route's backend overrides applied.
+    Check {
+        /// Mapping files, settings files, or directories of them (their `.yaml`/`.yml` files).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of the mapping format (as committed in `mappings/schema.json`).
+    Schema,
 }
 
 fn init_logging() {
@@ -84,6 +93,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             wait_for_signal().await;
             tracing::info!("shutting down: readiness off, draining in-flight requests");
             running.shutdown().await.map_err(|e| e.to_string())
+        }
+        Command::Check { files } => {
+            let env: Vec<(String, String)> = std::env::vars().collect();
+            let report = scimgate::cli::check::check_paths(&files, &env);
+            print!("{}", report.render());
+            match report.errors() {
+                0 => Ok(()),
+                1 => Err("check failed: 1 error".to_owned()),
+                n => Err(format!("check failed: {n} errors")),
+            }
+        }
+        Command::Schema => {
+            print!("{}", scimgate::cli::schema_text());
+            Ok(())
         }
         Command::Demo { target, listen, token } => {
             let token = token.unwrap_or_else(random_token);

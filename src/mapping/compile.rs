@@ -2,7 +2,7 @@
 //! path, JSONPath, template and expression is parsed once. All problems are collected, each with
 //! its file:line:col, rather than stopping at the first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +11,8 @@ use http::{HeaderName, Method};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 
-use super::diag::Diagnostics;
+use super::diag::outline::Outline;
+use super::diag::{Diagnostics, Severity};
 use super::expr::{self, Expr, Kind, Step, Template};
 use super::jsonpath::JsonPath;
 use super::model::*;
@@ -23,6 +24,20 @@ use crate::scim::{ResourceKind, SchemaModel, ScimType};
 
 /// The supported format version.
 pub const API_VERSION: &str = "scimgate/v1";
+
+/// The `scimType` values of RFC 7644 §3.12, for help text.
+const SCIM_TYPES: [&str; 10] = [
+    "invalidFilter",
+    "tooMany",
+    "uniqueness",
+    "mutability",
+    "invalidSyntax",
+    "invalidPath",
+    "noTarget",
+    "invalidValue",
+    "invalidVers",
+    "sensitive",
+];
 
 /// A mapping ready to run.
 #[derive(Debug, Clone)]
@@ -257,35 +272,22 @@ pub fn compile_str(file: &str, src: &str) -> Result<(CompiledMapping, Diagnostic
     let parsed: MappingFile = match serde_saphyr::from_str(src) {
         Ok(m) => m,
         Err(e) => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid YAML").to_owned();
-            let message = strip_location_prefix(&first);
-            match e.location() {
-                Some(loc) => d.at_line(loc.line() as usize, loc.column() as usize, message),
-                None => d.general(message),
-            }
+            d.yaml_error(&e);
             return Err(d);
         }
     };
-    let mut c = Compiler { d: &mut d, lookups: parsed.lookups.keys().cloned().collect() };
+    let mut c = Compiler {
+        d: &mut d,
+        lookups: parsed.lookups.keys().cloned().collect(),
+        vars: parsed.vars.keys().cloned().collect(),
+    };
     let compiled = c.mapping(file, parsed);
+    // Report in file order, whatever order the checks ran in.
+    d.items.sort_by_key(|i| (i.line, i.column));
     match compiled {
         Some(m) if !d.has_errors() => Ok((m, d)),
         _ => Err(d),
     }
-}
-
-/// serde-saphyr prefixes messages with "line N column M:"; the diagnostic carries that already.
-fn strip_location_prefix(s: &str) -> String {
-    let s = s.trim();
-    let s = s.strip_prefix("error: ").unwrap_or(s);
-    if let Some(rest) = s.strip_prefix("line ")
-        && let Some(idx) = rest.find(": ")
-        && rest[..idx].contains("column")
-    {
-        return rest[idx + 2..].to_owned();
-    }
-    s.to_owned()
 }
 
 /// Variables available in each kind of step.
@@ -293,13 +295,15 @@ fn strip_location_prefix(s: &str) -> String {
 enum Ctx {
     Get,
     Create,
-    Update,
+    /// The update style decides which description of the change the steps receive.
+    Update(UpdateStyle),
     Delete,
     List,
     Filter,
     Trigger,
     MembersRead,
-    MembersWrite,
+    /// `batch` writes receive `members`, `each` writes one `member`.
+    MembersWrite(MemberMode),
     Lookup,
 }
 
@@ -308,20 +312,80 @@ impl Ctx {
         match self {
             Ctx::Get | Ctx::Delete => &["vars", "id"],
             Ctx::Create => &["vars", "scim", "doc", "id"],
-            Ctx::Update => &["vars", "id", "scim", "old", "doc", "patch", "changes", "key", "value", "record"],
+            Ctx::Update(UpdateStyle::JsonPatch) => &["vars", "id", "scim", "old", "doc", "record", "patch"],
+            Ctx::Update(UpdateStyle::MergePatch) => &["vars", "id", "scim", "old", "doc", "record", "changes"],
+            Ctx::Update(UpdateStyle::Put) => &["vars", "id", "scim", "old", "doc", "record"],
+            Ctx::Update(UpdateStyle::PerKey) => &["vars", "id", "scim", "old", "doc", "record", "key", "value"],
             Ctx::List => &["vars", "limit", "offset", "page", "cursor"],
             Ctx::Filter => &["vars", "value", "filter", "limit", "offset", "page", "cursor"],
             Ctx::Trigger => &["vars", "id", "scim", "record", "value"],
             Ctx::MembersRead => &["vars", "id", "limit", "offset", "page", "cursor"],
-            Ctx::MembersWrite => &["vars", "id", "scim", "members", "members_after", "member"],
+            Ctx::MembersWrite(MemberMode::Batch) => &["vars", "id", "scim", "members", "members_after"],
+            Ctx::MembersWrite(MemberMode::Each) => &["vars", "id", "scim", "member", "members_after"],
             Ctx::Lookup => &["vars", "value"],
         }
+    }
+
+    /// Why a variable other kinds of step have is missing here, when that is the likely mistake.
+    fn missing_hint(self, name: &str) -> Option<&'static str> {
+        Some(match (self, name) {
+            (Ctx::Update(_), "patch") => "`patch` is given to update steps of `style: json_patch` only",
+            (Ctx::Update(_), "changes") => "`changes` is given to update steps of `style: merge_patch` only",
+            (Ctx::Update(_), "key" | "value") => "`key` and `value` are given to update steps of `style: per_key` only",
+            (Ctx::MembersWrite(MemberMode::Batch), "member") => {
+                "`member` is given to `mode: each` writes; use `members`"
+            }
+            (Ctx::MembersWrite(MemberMode::Each), "members") => {
+                "`members` is given to `mode: batch` writes; use `member`"
+            }
+            (_, "item" | "index") => "`item` and `index` are defined in a step with `for_each`",
+            _ => return None,
+        })
+    }
+}
+
+/// What the templates and expressions of one step may read, besides the built-in variables.
+struct Scope<'a> {
+    ctx: Option<Ctx>,
+    builtins: &'a [&'a str],
+    /// Names captured by earlier steps of the same operation.
+    captures: &'a BTreeSet<String>,
+    /// Names captured by this step or later ones only: name → number of the first step capturing it.
+    later: &'a BTreeMap<String, usize>,
+    /// The number of this step in its operation (1-based; 0 outside operations).
+    step: usize,
+    /// The step has `for_each`, which defines `item` and `index`.
+    each: bool,
+}
+
+const NO_CAPTURES: &BTreeSet<String> = &BTreeSet::new();
+const NO_LATER: &BTreeMap<String, usize> = &BTreeMap::new();
+
+impl<'a> Scope<'a> {
+    /// A scope of built-in variables only (outside steps: error details, id templates, `from`).
+    fn fixed(builtins: &'a [&'a str]) -> Self {
+        Scope { ctx: None, builtins, captures: NO_CAPTURES, later: NO_LATER, step: 0, each: false }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.builtins.contains(&name) || self.captures.contains(name) || (self.each && matches!(name, "item" | "index"))
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.builtins.to_vec();
+        names.extend(self.captures.iter().map(String::as_str));
+        if self.each {
+            names.extend(["item", "index"]);
+        }
+        names
     }
 }
 
 struct Compiler<'d> {
     d: &'d mut Diagnostics,
     lookups: BTreeSet<String>,
+    /// Names declared under `vars`.
+    vars: BTreeSet<String>,
 }
 
 fn scim_kind(ty: AttrType, multi: bool) -> Kind {
@@ -354,11 +418,11 @@ impl Compiler<'_> {
         }
         let mut lookups = HashMap::new();
         for (name, l) in &m.lookups {
-            let call = self.call(&l.call, Ctx::Lookup, &BTreeSet::new());
+            let call = self.single_call(&l.call, Ctx::Lookup);
             let result = self.jsonpath(&l.result);
             if let (Some(call), Some(result)) = (call, result) {
                 let ttl = Duration::from_secs(l.cache_ttl_secs);
-                lookups.insert(name.clone(), Lookup { call: call.0, result, on_missing: l.on_missing, ttl });
+                lookups.insert(name.clone(), Lookup { call, result, on_missing: l.on_missing, ttl });
             }
         }
         let errors = m.errors.iter().filter_map(|r| self.error_rule(r)).collect();
@@ -383,15 +447,17 @@ impl Compiler<'_> {
     fn error_rule(&mut self, r: &ErrorRule) -> Option<ErrorRuleC> {
         let scim_type = match &r.scim.scim_type {
             None => None,
-            Some(t) => match ScimType::parse(t) {
-                Some(t) => Some(t),
+            Some(t) => match ScimType::parse(&t.value) {
+                Some(st) => Some(st),
                 None => {
-                    self.d.general(format!("errors: unknown scim_type `{t}`"));
+                    let help = format!("RFC 7644 scimType values: {}", SCIM_TYPES.join(", "));
+                    self.d.at(t, 0, t.value.len(), format!("unknown scim_type `{}`", t.value), Some(help));
                     return None;
                 }
             },
         };
-        let detail = r.scim.detail.as_ref().and_then(|t| self.template(t, Some(&["message", "status"])));
+        let detail =
+            r.scim.detail.as_ref().and_then(|t| self.template(t, &Scope::fixed(&["vars", "message", "status"])));
         Some(ErrorRuleC {
             status: r.when.status.clone(),
             body_contains: r.when.body_contains.as_ref().map(|s| s.to_lowercase()),
@@ -406,8 +472,8 @@ impl Compiler<'_> {
         match JsonPath::parse(&t.value) {
             Ok(p) => Some(p),
             Err(e) => {
-                let help = (!t.value.starts_with('$')).then(|| "a JSONPath starts with `$`, e.g. `$.id`".to_owned());
-                self.d.at(t, 0, t.value.len(), e.to_string(), help);
+                let (offset, help) = jsonpath_problem(&t.value, &e.0);
+                self.d.at(t, offset, 1, "invalid JSONPath", Some(help));
                 None
             }
         }
@@ -423,33 +489,37 @@ impl Compiler<'_> {
         }
     }
 
-    /// Parses a template and checks that its variables exist (`allowed` = None: no check).
-    fn template(&mut self, t: &Text, allowed: Option<&[&str]>) -> Option<Template> {
+    /// Parses a template and checks its variables against `scope`.
+    fn template(&mut self, t: &Text, scope: &Scope) -> Option<Template> {
         match expr::parse_template(&t.value) {
             Ok(tpl) => {
-                if let Some(allowed) = allowed {
-                    for e in tpl.exprs() {
-                        self.check_vars(t, e, allowed, &BTreeSet::new());
-                    }
+                for e in tpl.exprs() {
+                    self.check_vars(t, e, scope, true);
                 }
                 self.check_lookups_in(t, tpl.exprs());
                 Some(tpl)
             }
             Err(e) => {
-                self.d.at(t, e.offset, 1, format!("invalid template: {}", e.message), None);
+                let len = quoted_name(&e.message).map_or(1, |n| n.chars().count());
+                let (message, help) = with_help(&e.message);
+                self.d.at(t, e.offset, len, format!("invalid template: {message}"), help);
                 None
             }
         }
     }
 
-    fn expr(&mut self, t: &Text) -> Option<Expr> {
+    /// Parses an expression and checks its variables against `scope`.
+    fn expr(&mut self, t: &Text, scope: &Scope) -> Option<Expr> {
         match expr::parse_expr(&t.value) {
             Ok(e) => {
+                self.check_vars(t, &e, scope, false);
                 self.check_lookups_in(t, std::iter::once(&e));
                 Some(e)
             }
             Err(e) => {
-                self.d.at(t, e.offset, 1, format!("invalid expression: {}", e.message), None);
+                let len = quoted_name(&e.message).map_or(1, |n| n.chars().count());
+                let (message, help) = with_help(&e.message);
+                self.d.at(t, e.offset, len, format!("invalid expression: {message}"), help);
                 None
             }
         }
@@ -458,30 +528,77 @@ impl Compiler<'_> {
     fn check_lookups_in<'a>(&mut self, t: &Text, exprs: impl Iterator<Item = &'a Expr>) {
         for e in exprs {
             for s in &e.steps {
-                if let expr::Transform::Lookup(name) = &s.transform
-                    && !self.lookups.contains(name)
-                {
-                    let known: Vec<&str> = self.lookups.iter().map(String::as_str).collect();
-                    let help = expr::suggest(name, &known).map(|s| format!("did you mean `{s}`?"));
-                    self.d.at(t, s.offset, name.len(), format!("no lookup named `{name}` is declared"), help);
+                if let expr::Transform::Lookup(name) = &s.transform {
+                    self.check_lookup(t, s.offset, name);
                 }
             }
         }
     }
 
-    fn check_vars(&mut self, t: &Text, e: &Expr, allowed: &[&str], captures: &BTreeSet<String>) {
+    /// Reports a `lookup("NAME")` naming no declared lookup; `offset` is where the call starts.
+    fn check_lookup(&mut self, t: &Text, offset: usize, name: &str) {
+        if self.lookups.contains(name) {
+            return;
+        }
+        let known: Vec<&str> = self.lookups.iter().map(String::as_str).collect();
+        let help = match (expr::suggest(name, &known), known.is_empty()) {
+            (Some(s), _) => format!("did you mean `{s}`? declared lookups: {}", known.join(", ")),
+            (None, true) => "declare it under the top-level `lookups` key".to_owned(),
+            (None, false) => format!("declared lookups: {}", known.join(", ")),
+        };
+        let len = "lookup(\"\")".len() + name.chars().count();
+        self.d.at(t, offset, len, format!("no lookup named `{name}` is declared"), Some(help));
+    }
+
+    /// Reports variables an expression reads that are not defined where it runs, and `vars.NAME`
+    /// for names not declared under `vars`.
+    fn check_vars(&mut self, t: &Text, e: &Expr, scope: &Scope, in_braces: bool) {
         for v in e.vars() {
             let root = v.root();
-            if !allowed.contains(&root) && !captures.contains(root) && !matches!(root, "item" | "index") {
-                let mut names: Vec<&str> = allowed.to_vec();
-                names.extend(captures.iter().map(String::as_str));
-                let help = match expr::suggest(root, &names) {
-                    Some(s) => format!("did you mean `{s}`? available here: {}", names.join(", ")),
-                    None => format!("available here: {}", names.join(", ")),
-                };
-                let off = t.value.find(root).unwrap_or(0);
-                self.d.at(t, off, root.len(), format!("`{root}` is not defined at this step"), Some(help));
+            if root == "vars" {
+                if let Some(expr::Seg::Key(name)) = v.0.get(1)
+                    && !self.vars.contains(name)
+                {
+                    let declared: Vec<&str> = self.vars.iter().map(String::as_str).collect();
+                    let help = match expr::suggest(name, &declared) {
+                        Some(s) => format!("did you mean `vars.{s}`? declared: {}", declared.join(", ")),
+                        None if declared.is_empty() => "declare it under the top-level `vars` key".to_owned(),
+                        None => format!("declared: {}", declared.join(", ")),
+                    };
+                    let text = format!("vars.{name}");
+                    let off = find_var(&t.value, &text, in_braces);
+                    self.d.at(t, off, text.len(), format!("`vars.{name}` is not declared"), Some(help));
+                }
+                continue;
             }
+            if scope.has(root) {
+                continue;
+            }
+            let off = find_var(&t.value, root, in_braces);
+            if let Some(step) = scope.later.get(root) {
+                let (msg, help) = if *step == scope.step {
+                    (
+                        format!("`{root}` is captured from this step's own answer, which does not exist yet"),
+                        "a step sees only what earlier steps of the same operation captured".to_owned(),
+                    )
+                } else {
+                    (
+                        format!("`{root}` is used before it is captured (by step {step} of this operation)"),
+                        "a step sees only what earlier steps of the same operation captured; move the capturing \
+                         step first"
+                            .to_owned(),
+                    )
+                };
+                self.d.at(t, off, root.len(), msg, Some(help));
+                continue;
+            }
+            let names = scope.names();
+            let help = match (scope.ctx.and_then(|c| c.missing_hint(root)), expr::suggest(root, &names)) {
+                (Some(hint), _) => format!("{hint}; available here: {}", names.join(", ")),
+                (None, Some(s)) => format!("did you mean `{s}`? available here: {}", names.join(", ")),
+                (None, None) => format!("available here: {}", names.join(", ")),
+            };
+            self.d.at(t, off, root.len(), format!("`{root}` is not defined at this step"), Some(help));
         }
     }
 
@@ -490,14 +607,16 @@ impl Compiler<'_> {
         for t in list {
             match expr::parse_transform(&t.value) {
                 Ok(s) => {
-                    if let expr::Transform::Lookup(name) = &s.transform
-                        && !self.lookups.contains(name)
-                    {
-                        self.d.at(t, 0, t.value.len(), format!("no lookup named `{name}` is declared"), None);
+                    if let expr::Transform::Lookup(name) = &s.transform {
+                        self.check_lookup(t, s.offset, name);
                     }
                     out.push(s);
                 }
-                Err(e) => self.d.at(t, e.offset, 1, e.message, None),
+                Err(e) => {
+                    let len = quoted_name(&e.message).map_or(1, |n| n.chars().count());
+                    let (message, help) = with_help(&e.message);
+                    self.d.at(t, e.offset, len, message, help);
+                }
             }
         }
         out
@@ -505,38 +624,58 @@ impl Compiler<'_> {
 
     /// Compiles a sequence of steps; later steps see earlier captures.
     fn steps(&mut self, steps: &[CallSpec], ctx: Ctx) -> Vec<Call> {
+        let mut later: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, s) in steps.iter().enumerate().rev() {
+            for name in s.capture.keys().chain(s.capture_all.keys()) {
+                later.insert(name.clone(), i + 1);
+            }
+        }
         let mut captures = BTreeSet::new();
         let mut out = vec![];
-        for s in steps {
-            if let Some((c, caps)) = self.call(s, ctx, &captures) {
+        for (i, s) in steps.iter().enumerate() {
+            later.retain(|_, step| *step > i);
+            if let Some((c, caps)) = self.call(s, ctx, i + 1, &captures, &later) {
                 captures.extend(caps);
                 out.push(c);
+            } else {
+                // Keep checking the steps after a broken one as if its captures were made.
+                captures.extend(s.capture.keys().chain(s.capture_all.keys()).cloned());
             }
         }
         out
     }
 
+    /// Compiles a call that runs on its own (a lookup, a list or members read).
+    fn single_call(&mut self, s: &CallSpec, ctx: Ctx) -> Option<Call> {
+        self.call(s, ctx, 0, NO_CAPTURES, NO_LATER).map(|(c, _)| c)
+    }
+
     /// Compiles one call; returns the names it captures.
-    fn call(&mut self, s: &CallSpec, ctx: Ctx, captures: &BTreeSet<String>) -> Option<(Call, Vec<String>)> {
+    fn call(
+        &mut self,
+        s: &CallSpec,
+        ctx: Ctx,
+        step: usize,
+        captures: &BTreeSet<String>,
+        later: &BTreeMap<String, usize>,
+    ) -> Option<(Call, Vec<String>)> {
         let allowed = ctx.builtins();
+        let scope = Scope { ctx: Some(ctx), builtins: allowed, captures, later, step, each: s.for_each.is_some() };
         let mut ok = true;
-        let tpl = |this: &mut Self, t: &Text| -> Option<Template> {
-            let r = this.template(t, None);
-            if let Some(r) = &r {
-                for e in r.exprs() {
-                    this.check_vars(t, e, allowed, captures);
-                }
-            }
-            r
-        };
-        let url = tpl(self, &s.url);
+        let url = self.template(&s.url, &scope);
         if !s.url.value.starts_with('/') && !s.url.value.starts_with('{') {
-            self.d.at(&s.url, 0, 1, "a URL template is relative to the backend base URL and starts with `/`", None);
+            self.d.at(
+                &s.url,
+                0,
+                1,
+                "a URL template is relative to the backend base URL and starts with `/`",
+                Some(format!("e.g. `/{}`", s.url.value.trim_start_matches("./"))),
+            );
             ok = false;
         }
         let mut query = vec![];
         for (k, v) in &s.query {
-            match tpl(self, v) {
+            match self.template(v, &scope) {
                 Some(t) => query.push((k.clone(), t)),
                 None => ok = false,
             }
@@ -544,10 +683,11 @@ impl Compiler<'_> {
         let mut headers = vec![];
         for (k, v) in &s.headers {
             let name = HeaderName::from_bytes(k.as_bytes());
-            match (name, tpl(self, v)) {
+            match (name, self.template(v, &scope)) {
                 (Ok(n), Some(t)) => headers.push((n, t)),
                 (Err(_), _) => {
-                    self.d.at(v, 0, 1, format!("`{k}` is not a valid header name"), None);
+                    let help = "a header name is letters, digits and `-` (no spaces or `:`)".to_owned();
+                    self.d.at(v, 0, 1, format!("`{k}` is not a valid header name"), Some(help));
                     ok = false;
                 }
                 _ => ok = false,
@@ -555,7 +695,7 @@ impl Compiler<'_> {
         }
         let body = match &s.body {
             Some(b) => {
-                let compiled = self.body(b, &b.value, allowed, captures);
+                let compiled = self.body(b, &scope);
                 if compiled.is_none() {
                     ok = false;
                 }
@@ -563,14 +703,12 @@ impl Compiler<'_> {
             }
             None => None,
         };
+        // `when` and `for_each` are evaluated once, before there is an `item`.
+        let outer = Scope { each: false, ..scope };
         let cond = |this: &mut Self, t: &Option<Text>| -> Option<Option<Expr>> {
             match t {
                 None => Some(None),
-                Some(t) => {
-                    let e = this.expr(t)?;
-                    this.check_vars(t, &e, allowed, captures);
-                    Some(Some(e))
-                }
+                Some(t) => Some(Some(this.expr(t, &outer)?)),
             }
         };
         let when = cond(self, &s.when);
@@ -585,7 +723,7 @@ impl Compiler<'_> {
                         0,
                         1,
                         format!("capture `{name}` would hide the built-in variable of that name"),
-                        None,
+                        Some("choose another name for the capture".to_owned()),
                     );
                     ok = false;
                 }
@@ -631,42 +769,28 @@ impl Compiler<'_> {
         ))
     }
 
-    fn body(&mut self, at: &Spanned<Value>, v: &Value, allowed: &[&str], captures: &BTreeSet<String>) -> Option<Body> {
-        Some(match v {
-            Value::String(s) => match expr::parse_template(s) {
-                Ok(t) if t.is_constant() => Body::Const(Value::String(s.replace("{{", "{").replace("}}", "}"))),
-                Ok(t) => {
-                    for e in t.exprs() {
-                        for var in e.vars() {
-                            let root = var.root();
-                            if !allowed.contains(&root) && !captures.contains(root) && !matches!(root, "item" | "index")
-                            {
-                                self.d.at(
-                                    at,
-                                    0,
-                                    1,
-                                    format!("body: `{root}` is not defined at this step (in `{s}`)"),
-                                    None,
-                                );
-                            }
-                        }
-                    }
+    /// Compiles a body template; every string in it is checked where it is written.
+    fn body(&mut self, node: &Spanned<BodyNode>, scope: &Scope) -> Option<Body> {
+        Some(match &node.value {
+            BodyNode::String(s) => {
+                let text = Spanned::new(s.clone(), node.referenced, node.defined);
+                let t = self.template(&text, scope)?;
+                if t.is_constant() {
+                    Body::Const(Value::String(s.replace("{{", "{").replace("}}", "}")))
+                } else {
                     Body::Template(t)
                 }
-                Err(e) => {
-                    self.d.at(at, 0, 1, format!("body: invalid template `{s}`: {}", e.message), None);
-                    return None;
-                }
-            },
-            Value::Array(a) => {
-                Body::Array(a.iter().map(|x| self.body(at, x, allowed, captures)).collect::<Option<_>>()?)
             }
-            Value::Object(o) => Body::Object(
-                o.iter()
-                    .map(|(k, x)| Some((k.clone(), self.body(at, x, allowed, captures)?)))
-                    .collect::<Option<_>>()?,
-            ),
-            other => Body::Const(other.clone()),
+            BodyNode::Scalar(v) => Body::Const(v.clone()),
+            BodyNode::Array(items) => {
+                let compiled: Vec<Option<Body>> = items.iter().map(|x| self.body(x, scope)).collect();
+                Body::Array(compiled.into_iter().collect::<Option<_>>()?)
+            }
+            BodyNode::Object(entries) => {
+                let compiled: Vec<Option<(String, Body)>> =
+                    entries.iter().map(|(k, x)| Some((k.clone(), self.body(x, scope)?))).collect();
+                Body::Object(compiled.into_iter().collect::<Option<_>>()?)
+            }
         })
     }
 
@@ -740,8 +864,7 @@ impl Compiler<'_> {
         };
         let from = match &a.from {
             Some(t) => {
-                let e = self.expr(t)?;
-                self.check_vars(t, &e, &["vars", "scim", "id"], &BTreeSet::new());
+                let e = self.expr(t, &Scope::fixed(&["vars", "scim", "id"]))?;
                 Some(e)
             }
             None => None,
@@ -804,33 +927,49 @@ impl Compiler<'_> {
     fn resource(&mut self, kind: ResourceKind, r: &ResourceSpec) -> Option<Resource> {
         let id_read = self.jsonpath(&r.id.read);
         let id_template = match &r.id.template {
-            Some(t) => self.template(t, Some(&["vars", "scim"])),
+            Some(t) => self.template(t, &Scope::fixed(&["vars", "scim"])),
             None => None,
         };
         let attrs: Vec<Attr> = r.attributes.iter().filter_map(|a| self.attr(kind, a)).collect();
-        let ops = [("get", &r.get), ("create", &r.create), ("delete", &r.delete), ("update", &r.update.steps)];
-        for (name, steps) in ops {
+        let section = kind.endpoint().to_lowercase();
+        let ops = [
+            (&["get"][..], &r.get, "GET", "/{id}"),
+            (&["create"][..], &r.create, "POST", ""),
+            (&["delete"][..], &r.delete, "DELETE", "/{id}"),
+            (&["update", "steps"][..], &r.update.steps, "PATCH", "/{id}"),
+        ];
+        for (path, steps, method, tail) in ops {
             if steps.is_empty() {
-                self.d.general(format!(
-                    "{}: `{name}` has no native call; every SCIM operation needs one",
-                    kind.endpoint().to_lowercase()
-                ));
+                let op = path.join(".");
+                let help = format!(
+                    "IdPs create, read, change and delete {section}; give `{op}` at least one call, e.g. \
+                     `- {{ method: {method}, url: \"/{section}{tail}\" }}`"
+                );
+                let at: Vec<&str> = std::iter::once(section.as_str()).chain(path.iter().copied()).collect();
+                self.error_at_key(&at, format!("`{section}.{op}` has no native call"), Some(help));
             }
         }
         let get = self.steps(&r.get, Ctx::Get);
         let create = self.steps(&r.create, Ctx::Create);
         let delete = self.steps(&r.delete, Ctx::Delete);
-        let update_steps = self.steps(&r.update.steps, Ctx::Update);
-        let list_call = self.call(&r.list.call, Ctx::List, &BTreeSet::new());
+        let update_steps = self.steps(&r.update.steps, Ctx::Update(r.update.style));
+        let list_call = self.single_call(&r.list.call, Ctx::List);
         let records = self.jsonpath(&r.list.records);
         let total = r.list.total.as_ref().and_then(|t| self.jsonpath(t));
         let paging = self.paging(&r.list.paging);
         let mut filters = vec![];
         for f in &r.filters {
-            let op = match parse_op(&f.op) {
+            let op = match parse_op(&f.op.value) {
                 Some(op) => op,
                 None => {
-                    self.d.general(format!("filters: unknown operator `{}`", f.op));
+                    let help = "operators: eq, ne, co, sw, ew, gt, ge, lt, le".to_owned();
+                    self.d.at(
+                        &f.op,
+                        0,
+                        f.op.value.len(),
+                        format!("unknown filter operator `{}`", f.op.value),
+                        Some(help),
+                    );
                     continue;
                 }
             };
@@ -889,7 +1028,23 @@ impl Compiler<'_> {
         }
         let members = match (&r.members, kind) {
             (Some(_), ResourceKind::User) => {
-                self.d.general("users: `members` belongs to groups");
+                let help = "group membership is described once, under `groups.members`".to_owned();
+                self.error_at_key(&["users", "members"], "`members` belongs to groups, not users", Some(help));
+                None
+            }
+            (None, ResourceKind::Group) => {
+                let help = "without `groups.members`, membership changes from the IdP are refused".to_owned();
+                match Outline::parse(&self.d.source).and_then(|o| o.key(&["groups"])) {
+                    Some((pos, len)) => {
+                        self.d.at_line(pos.line, pos.column, "groups have no `members` section");
+                        if let Some(last) = self.d.items.last_mut() {
+                            last.severity = Severity::Warning;
+                            last.len = len;
+                            last.help = Some(help);
+                        }
+                    }
+                    None => self.d.general("groups have no `members` section"),
+                }
                 None
             }
             (Some(m), ResourceKind::Group) => self.members(m),
@@ -904,7 +1059,7 @@ impl Compiler<'_> {
             create,
             update,
             delete,
-            list: List { call: list_call?.0, records: records?, total, paging: paging?, max_scan: r.list.max_scan },
+            list: List { call: list_call?, records: records?, total, paging: paging?, max_scan: r.list.max_scan },
             filters,
             other_filters: r.other_filters,
             triggers,
@@ -912,9 +1067,29 @@ impl Compiler<'_> {
         })
     }
 
+    /// An error at the key at `path` (found in the source text), or about the whole file.
+    fn error_at_key(&mut self, path: &[&str], message: impl Into<String>, help: Option<String>) {
+        match Outline::parse(&self.d.source).and_then(|o| o.key(path)) {
+            Some((pos, len)) => {
+                self.d.at_line(pos.line, pos.column, message);
+                if let Some(last) = self.d.items.last_mut() {
+                    last.len = len;
+                    last.help = help;
+                }
+            }
+            None => self.d.general(message),
+        }
+    }
+
     fn members(&mut self, m: &MembersSpec) -> Option<Members> {
+        for (side, w) in [("add", &m.add), ("remove", &m.remove)] {
+            if w.steps.is_empty() {
+                let msg = format!("`groups.members.{side}` has no native call");
+                self.error_at_key(&["groups", "members", side, "steps"], msg, None);
+            }
+        }
         let call = match &m.read.call {
-            Some(c) => Some(self.call(c, Ctx::MembersRead, &BTreeSet::new())?.0),
+            Some(c) => Some(self.single_call(c, Ctx::MembersRead)?),
             None => None,
         };
         let records = self.jsonpath(&m.read.records)?;
@@ -927,8 +1102,9 @@ impl Compiler<'_> {
             Some(p) => Some(self.paging(p)?),
             None => None,
         };
-        let add = MemberWriteC { mode: m.add.mode, steps: self.steps(&m.add.steps, Ctx::MembersWrite) };
-        let remove = MemberWriteC { mode: m.remove.mode, steps: self.steps(&m.remove.steps, Ctx::MembersWrite) };
+        let add = MemberWriteC { mode: m.add.mode, steps: self.steps(&m.add.steps, Ctx::MembersWrite(m.add.mode)) };
+        let remove =
+            MemberWriteC { mode: m.remove.mode, steps: self.steps(&m.remove.steps, Ctx::MembersWrite(m.remove.mode)) };
         let uses_after = |w: &MemberWriteC| w.steps.iter().any(|c| call_uses(c, "members_after"));
         let needs_after = uses_after(&add) || uses_after(&remove);
         Some(Members {
@@ -958,6 +1134,72 @@ fn parse_op(s: &str) -> Option<CompareOp> {
         "le" => CompareOp::Le,
         _ => return None,
     })
+}
+
+/// Where variable path `name` is used in `text`: the first occurrence as a whole name, inside
+/// `{…}` for a template. Falls back to the start of the text.
+fn find_var(text: &str, name: &str, in_braces: bool) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let want: Vec<char> = name.chars().collect();
+    let ident = |c: char| c.is_alphanumeric() || matches!(c, '_' | '$' | '-');
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '{' if chars.get(i + 1) == Some(&'{') && depth == 0 => i += 1,
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ if (depth > 0 || !in_braces)
+                && chars[i..].starts_with(&want)
+                && (i == 0 || !(ident(chars[i - 1]) || chars[i - 1] == '.'))
+                && !chars.get(i + want.len()).is_some_and(|c| ident(*c)) =>
+            {
+                return i;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    0
+}
+
+/// The first name between backticks in a message.
+fn quoted_name(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+/// Where a JSONPath stops parsing (a 0-based character offset) and a hint, from the parser's
+/// report (`--> 1:COLUMN`).
+fn jsonpath_problem(path: &str, report: &str) -> (usize, String) {
+    let column = report
+        .split("--> ")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| c.is_whitespace()).next())
+        .and_then(|lc| lc.split(':').nth(1))
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(1);
+    let help = if !path.starts_with('$') {
+        "a JSONPath starts with `$`, e.g. `$.id`".to_owned()
+    } else if path.matches('[').count() != path.matches(']').count() {
+        "a `[` is not closed by `]`".to_owned()
+    } else {
+        "JSONPath (RFC 9535) examples: `$.id`, `$.data[*]`, `$.items[0].name`, `$['a-b']`".to_owned()
+    };
+    (column.saturating_sub(1), help)
+}
+
+/// Splits a parser message into the message and a help line: a "did you mean" the parser
+/// appended, or the list of transforms when an unknown one has no near name.
+fn with_help(message: &str) -> (String, Option<String>) {
+    if let Some((message, hint)) = message.split_once("; did you mean") {
+        return (message.to_owned(), Some(format!("did you mean{hint}")));
+    }
+    if message.starts_with("unknown transform") {
+        return (message.to_owned(), Some(format!("transforms: {}", expr::Transform::NAMES.join(", "))));
+    }
+    (message.to_owned(), None)
 }
 
 /// Whether any template or expression of a call reads variable `root`.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 /// A string with its location in the mapping file.
 pub type Text = Spanned<String>;
@@ -112,7 +112,8 @@ pub struct ScimErrorSpec {
     pub status: u16,
     /// RFC 7644 `scimType`, e.g. `uniqueness`, `invalidValue`, `mutability`.
     #[serde(default)]
-    pub scim_type: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub scim_type: Option<Text>,
     /// Detail shown to the IdP administrator; a template that may use `message` (the
     /// application's own error text) and `status`.
     #[serde(default)]
@@ -248,13 +249,43 @@ pub struct AttributeSpec {
 }
 
 /// A native field path, or `false`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum FieldTarget {
     /// Never (on this verb).
     Off(bool),
     /// This path.
     Path(#[schemars(with = "String")] Text),
+}
+
+/// Read by hand rather than as an untagged enum, which would lose the path's location.
+impl<'de> Deserialize<'de> for FieldTarget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Raw(FieldTarget);
+        impl<'de> Deserialize<'de> for Raw {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = Raw;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("`false` or a path")
+                    }
+                    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Raw, E> {
+                        Ok(Raw(FieldTarget::Off(v)))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Raw, E> {
+                        Ok(Raw(FieldTarget::Path(Spanned::new(v.to_owned(), Location::UNKNOWN, Location::UNKNOWN))))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+        let s = Spanned::<Raw>::deserialize(d)?;
+        Ok(match s.value.0 {
+            FieldTarget::Path(p) => FieldTarget::Path(Spanned::new(p.value, s.referenced, s.defined)),
+            off => off,
+        })
+    }
 }
 
 /// Which write operations an attribute mapping applies to.
@@ -307,7 +338,7 @@ pub struct CallSpec {
     /// expression's JSON value, other strings are interpolated.
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
-    pub body: Option<Spanned<serde_json::Value>>,
+    pub body: Option<Spanned<BodyNode>>,
     /// Run this step only when the expression is truthy.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -339,6 +370,99 @@ pub struct CallSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub record: Option<Text>,
+}
+
+/// A body template as written, every value with its location so that an error in a string deep
+/// inside a body is reported where that string is.
+#[derive(Debug, Clone)]
+pub enum BodyNode {
+    String(String),
+    /// A number, boolean or null.
+    Scalar(serde_json::Value),
+    Array(Vec<Spanned<BodyNode>>),
+    Object(Vec<(String, Spanned<BodyNode>)>),
+}
+
+impl<'de> Deserialize<'de> for BodyNode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(BodyVisitor)
+    }
+}
+
+struct BodyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BodyVisitor {
+    type Value = BodyNode;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a body template (any YAML value)")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BodyNode, E> {
+        Ok(BodyNode::Scalar(v.into()))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<BodyNode, E> {
+        Ok(BodyNode::Scalar(v.into()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<BodyNode, E> {
+        Ok(BodyNode::Scalar(v.into()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<BodyNode, E> {
+        Ok(BodyNode::Scalar(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into)))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BodyNode, E> {
+        Ok(BodyNode::String(v.to_owned()))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<BodyNode, E> {
+        Ok(BodyNode::Scalar(serde_json::Value::Null))
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<BodyNode, E> {
+        Ok(BodyNode::Scalar(serde_json::Value::Null))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<BodyNode, D::Error> {
+        BodyNode::deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<BodyNode, A::Error> {
+        let mut items = vec![];
+        while let Some(v) = seq.next_element::<Spanned<BodyNode>>()? {
+            items.push(v);
+        }
+        Ok(BodyNode::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<BodyNode, A::Error> {
+        let mut entries = vec![];
+        while let Some(k) = map.next_key::<BodyKey>()? {
+            entries.push((k.0, map.next_value::<Spanned<BodyNode>>()?));
+        }
+        Ok(BodyNode::Object(entries))
+    }
+}
+
+/// A body key; JSON keys are text, so `200:` becomes `"200"`.
+struct BodyKey(String);
+
+impl<'de> Deserialize<'de> for BodyKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = BodyKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a text, number or boolean key")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BodyKey, E> {
+                Ok(BodyKey(v.to_owned()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<BodyKey, E> {
+                Ok(BodyKey(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<BodyKey, E> {
+                Ok(BodyKey(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<BodyKey, E> {
+                Ok(BodyKey(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// HTTP methods a step may use.
@@ -407,7 +531,7 @@ fn default_max_scan() -> usize {
 }
 
 /// Paging styles.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, JsonSchema)]
 #[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Paging {
     /// `offset` (0-based) and `limit` parameters; SCIM `startIndex`/`count` map onto them.
@@ -432,6 +556,45 @@ pub enum Paging {
     },
 }
 
+/// The keys of a `paging` section, read as a plain struct so that every value keeps its location
+/// (an internally tagged enum would lose them), then checked per style.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaging {
+    style: PagingStyle,
+    max_limit: usize,
+    #[serde(default)]
+    first_page: Option<u64>,
+    #[serde(default)]
+    next: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PagingStyle {
+    Offset,
+    Page,
+    Cursor,
+}
+
+impl<'de> Deserialize<'de> for Paging {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let raw = RawPaging::deserialize(d)?;
+        let only = |style: &str, key: &str| D::Error::custom(format!("`{key}` applies only to `style: {style}`"));
+        match raw.style {
+            PagingStyle::Offset | PagingStyle::Cursor if raw.first_page.is_some() => Err(only("page", "first_page")),
+            PagingStyle::Offset | PagingStyle::Page if raw.next.is_some() => Err(only("cursor", "next")),
+            PagingStyle::Offset => Ok(Paging::Offset { max_limit: raw.max_limit }),
+            PagingStyle::Page => Ok(Paging::Page { max_limit: raw.max_limit, first_page: raw.first_page.unwrap_or(0) }),
+            PagingStyle::Cursor => match raw.next {
+                Some(next) => Ok(Paging::Cursor { max_limit: raw.max_limit, next }),
+                None => Err(D::Error::missing_field("next")),
+            },
+        }
+    }
+}
+
 /// A SCIM filter the application can answer natively.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -442,7 +605,8 @@ pub struct FilterRule {
     pub attribute: Text,
     /// The operator (`eq`, `sw`, `co`, …).
     #[serde(default = "default_op")]
-    pub op: String,
+    #[schemars(with = "String")]
+    pub op: Text,
     /// The call; `value` is the filter's comparison value. For lookups that need several calls
     /// (find a key, then read the record), use `steps` instead.
     #[serde(default)]
@@ -458,8 +622,8 @@ fn yes() -> bool {
     true
 }
 
-fn default_op() -> String {
-    "eq".into()
+fn default_op() -> Text {
+    Spanned::new("eq".into(), Location::UNKNOWN, Location::UNKNOWN)
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
