@@ -36,9 +36,18 @@ const UNRESERVED: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 pub fn encode_component(s: &str) -> String {
-    let enc = percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string();
-    // A segment of only dots would be resolved as a relative path by some servers.
-    if enc == "." || enc == ".." { enc.replace('.', "%2E") } else { enc }
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+/// Whether a rendered URL path has a `.` or `..` segment, percent-encoded or not. URL parsers
+/// following WHATWG (as the HTTP client does) resolve `%2E%2E` like `..`, so `/users/{id}` with
+/// the id `..` would address the collection instead of a record; no encoding can prevent that.
+pub fn has_dot_segment(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/').any(|seg| {
+        let decoded = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+        decoded == "." || decoded == ".."
+    })
 }
 
 /// Turns an evaluation error into the SCIM error to answer.
@@ -146,6 +155,11 @@ impl Runner {
     ) -> Result<NativeRequest, ScimError> {
         let step = call.name.as_str();
         let path = expr::render(&call.url, scope, lookups, &encode_component).await.map_err(|e| eval_error(step, e))?;
+        if has_dot_segment(&path) {
+            return Err(ScimError::invalid_value(format!(
+                "{step}: a value would form a `.` or `..` segment of the URL path, which cannot name a record"
+            )));
+        }
         let mut url = format!("{}{}", self.base_url.trim_end_matches('/'), path);
         let mut sep = if url.contains('?') { '&' } else { '?' };
         for (k, t) in &call.query {
@@ -393,6 +407,29 @@ impl Runner {
                 Err(e)
             }
             None => Ok(done),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inserted_values_are_encoded_as_one_segment() {
+        assert_eq!(encode_component("a/b?c#d%e f"), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(encode_component("Zoë"), "Zo%C3%AB");
+        assert_eq!(encode_component("line\r\nX: y"), "line%0D%0AX%3A%20y");
+        assert_eq!(encode_component("a-b_c.d~e"), "a-b_c.d~e");
+    }
+
+    #[test]
+    fn dot_segments_are_found_in_any_spelling() {
+        for p in ["/users/..", "/users/.", "/users/%2E%2E", "/users/.%2e/x", "/users/%2e?q=1", "/../x"] {
+            assert!(has_dot_segment(p), "{p}");
+        }
+        for p in ["/users/a..b", "/users/...", "/users/%252E%252E", "/users/x?q=..", "/users/x#..", "/v1/users"] {
+            assert!(!has_dot_segment(p), "{p}");
         }
     }
 }

@@ -140,8 +140,12 @@ impl MappedTarget {
         Ok(r)
     }
 
+    /// The native id a SCIM id names. `.` and `..` name nothing: as a URL path segment they would
+    /// address another resource (see [`calls::has_dot_segment`]).
     fn native_of(&self, kind: ResourceKind, scim_id: &str) -> Result<String, ScimError> {
-        convert::decode_id(self.res(kind).id.encoding, scim_id).ok_or_else(|| Self::not_found(kind, scim_id))
+        convert::decode_id(self.res(kind).id.encoding, scim_id)
+            .filter(|id| id != "." && id != "..")
+            .ok_or_else(|| Self::not_found(kind, scim_id))
     }
 
     /// Native ids of the SCIM member values of a group resource.
@@ -300,12 +304,6 @@ impl MappedTarget {
             scope.insert("record".into(), new_record.clone());
             scope.insert("doc".into(), new_record.clone());
             let steps = &res.update.steps;
-            let fail = |mut e: ScimError, writes: usize| {
-                if writes > 0 {
-                    e.detail = format!("{}; earlier calls of this request were applied, retrying it is safe", e.detail);
-                }
-                e
-            };
             match res.update.style {
                 UpdateStyle::JsonPatch => {
                     scope.insert("patch".into(), Value::Array(convert::json_patch(&record, &new_record)));
@@ -323,16 +321,25 @@ impl MappedTarget {
                     let mut s = scope.clone();
                     s.insert("key".into(), Value::String(k));
                     s.insert("value".into(), v);
-                    writes +=
-                        self.runner.run("update", steps, &mut s, &resolver).await.map_err(|e| fail(e, writes))?.writes;
+                    writes += self
+                        .runner
+                        .run("update", steps, &mut s, &resolver)
+                        .await
+                        .map_err(|e| after_writes(e, writes))?
+                        .writes;
                 }
             } else {
-                let out = self.runner.run("update", steps, &mut scope, &resolver).await.map_err(|e| fail(e, writes))?;
+                let out = self
+                    .runner
+                    .run("update", steps, &mut scope, &resolver)
+                    .await
+                    .map_err(|e| after_writes(e, writes))?;
                 writes += out.writes;
                 echoed = out.last;
             }
         }
-        writes += self.run_triggers(kind, &scope, Some(&old), &new, false).await?;
+        writes +=
+            self.run_triggers(kind, &scope, Some(&old), &new, false).await.map_err(|e| after_writes(e, writes))?;
         if kind == ResourceKind::Group {
             let (added, removed, after) = match fast {
                 Some((added, removed)) => {
@@ -352,18 +359,17 @@ impl MappedTarget {
                 }
                 None => (vec![], vec![], None),
             };
-            self.write_members(&scope, added, removed, after).await.map_err(|mut e| {
-                if writes > 0 {
-                    e.detail = format!("{}; earlier calls of this request were applied, retrying it is safe", e.detail);
-                }
-                e
-            })?;
+            self.write_members(&scope, added, removed, after).await.map_err(|e| after_writes(e, writes))?;
             return Ok(Patched::Applied);
         }
         // Prefer the application's own answer when it is the updated record; otherwise read back.
         let confirmed = match echoed {
             Some(v) if convert::native_id(res, &v).as_deref() == Some(native_id.as_str()) => v,
-            _ => self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, scim_id))?,
+            _ => self
+                .read_record(kind, &native_id)
+                .await
+                .map_err(|e| after_writes(e, writes))?
+                .ok_or_else(|| Self::not_found(kind, scim_id))?,
         };
         new = self.to_scim(kind, &confirmed).await?;
         Ok(Patched::Resource(new))
@@ -438,6 +444,15 @@ fn attach_captures(record: &mut Value, steps: &[crate::mapping::compile::Call], 
             names.iter().filter_map(|n| scope.get(*n).map(|v| ((*n).to_owned(), v.clone()))).collect();
         o.insert("_".into(), Value::Object(extra));
     }
+}
+
+/// A failure after `writes` successful writes of the same request: the IdP must learn that part
+/// of the change is applied and that sending the request again is safe (every step converges).
+fn after_writes(mut e: ScimError, writes: usize) -> ScimError {
+    if writes > 0 {
+        e.detail = format!("{}; earlier calls of this request were applied, retrying it is safe", e.detail);
+    }
+    e
 }
 
 fn is_empty_object(v: &Value) -> bool {
@@ -568,7 +583,7 @@ impl Target for MappedTarget {
                 self.write_members(&scope, members.clone(), vec![], Some(members)).await.map_err(partial)?;
             }
         }
-        let record = self.read_record(kind, &native_id).await?.ok_or_else(|| {
+        let record = self.read_record(kind, &native_id).await.map_err(partial)?.ok_or_else(|| {
             ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
         })?;
         self.full_resource(kind, &native_id, &record, true).await

@@ -1,0 +1,249 @@
+//! Mapping engine acceptance: group membership stored on the group record, on each user (one
+//! write per member), or in a sub-resource taking id arrays, and the fan-out each implies.
+
+#[path = "support/stub_backend.rs"]
+mod stub_backend;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use stub_backend::*;
+
+fn groups_with(members: &str, url: &str) -> String {
+    format!(
+        r#"
+id: {{ read: $.id }}
+attributes:
+  - {{ scim: displayName, native: name }}
+members:
+{members}
+get: [{{ name: read group, method: GET, url: "{url}/{{id}}" }}]
+create: [{{ name: create group, method: POST, url: "{url}", body: "{{doc}}" }}]
+update: {{ style: merge_patch, steps: [{{ name: patch group, method: PATCH, url: "{url}/{{id}}", body: "{{changes}}" }}] }}
+delete: [{{ name: delete group, method: DELETE, url: "{url}/{{id}}" }}]
+list: {{ call: {{ method: GET, url: "{url}" }}, records: "$.items[*]", paging: {{ style: offset, max_limit: 10 }} }}
+"#
+    )
+}
+
+fn members_of(a: &Answer) -> Vec<Value> {
+    a.body["members"].as_array().cloned().unwrap_or_default()
+}
+
+fn member_values(a: &Answer) -> Vec<String> {
+    members_of(a).iter().filter_map(|m| m["value"].as_str().map(str::to_owned)).collect()
+}
+
+fn add(ids: &[&str]) -> Value {
+    let values: Vec<Value> = ids.iter().map(|i| json!({"value": i})).collect();
+    json!([{"op": "add", "path": "members", "value": values}])
+}
+
+/// OpenMetadata teams: members are in the team record; additions replace the whole list through
+/// `PUT /teams/{id}/users`, removals delete one sub-resource each.
+#[tokio::test]
+async fn membership_on_the_group_record() {
+    let stub = Stub::start().await;
+    let members = r#"  read: { records: "$.users[*]", value: $.id, display: $.name }
+  add:
+    mode: batch
+    steps:
+      - name: set team users
+        method: PUT
+        url: "/teams/{id}/users"
+        body: '{members_after | objects("id", {"type": "user"})}'
+  remove:
+    mode: each
+    steps: [{ name: remove team user, method: DELETE, url: "/teams/{id}/users/{member}", accept: [404] }]"#;
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups_with(members, "/teams")), &stub).await;
+    let team = json!({"id": "g1", "name": "eng", "users": [{"id": "u1", "name": "ann"}, {"id": "u2", "name": "bob"}]});
+    stub.get_json("/api/teams/g1", team);
+    stub.on("PUT", "/api/teams/g1/users", Reply::empty(200));
+    stub.on("DELETE", "/api/teams/g1/users/u1", Reply::empty(200));
+
+    let got = gw.get("/Groups/g1").await;
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    let ms = members_of(&got);
+    assert_eq!(ms.len(), 2);
+    assert_eq!((ms[0]["value"].as_str(), ms[0]["display"].as_str()), (Some("u1"), Some("ann")));
+    assert_eq!(stub.take_lines(), ["GET /api/teams/g1"]);
+
+    let r = gw.patch("/Groups/g1", add(&["u3"])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        seen[..2].iter().map(Recorded::line).collect::<Vec<_>>(),
+        ["GET /api/teams/g1", "PUT /api/teams/g1/users"]
+    );
+    assert_eq!(
+        seen[1].json(),
+        &json!([{"id": "u1", "type": "user"}, {"id": "u2", "type": "user"}, {"id": "u3", "type": "user"}])
+    );
+    assert!(seen[2..].iter().all(|c| c.method == "GET"), "only reads after the write");
+
+    let r = gw.patch("/Groups/g1", json!([{"op": "remove", "path": "members[value eq \"u1\"]"}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let writes: Vec<String> = stub.take().iter().filter(|c| c.method != "GET").map(Recorded::line).collect();
+    assert_eq!(writes, ["DELETE /api/teams/g1/users/u1"]);
+
+    // A PUT of the group computes both directions against the current members.
+    stub.on("DELETE", "/api/teams/g1/users/u2", Reply::empty(200));
+    let r = gw.put("/Groups/g1", scim_group("eng", json!({"members": [{"value": "u1"}, {"value": "u4"}]}))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen: Vec<Recorded> = stub.take().into_iter().filter(|c| c.method != "GET").collect();
+    assert_eq!(
+        seen.iter().map(Recorded::line).collect::<Vec<_>>(),
+        ["DELETE /api/teams/g1/users/u2", "PUT /api/teams/g1/users"]
+    );
+    assert_eq!(seen[1].json(), &json!([{"id": "u1", "type": "user"}, {"id": "u4", "type": "user"}]));
+}
+
+/// DataHub: membership lives on each user, so adding N members is N read-modify-writes of user
+/// records; the member list is read through a paged relationship call; deleting a group first
+/// removes it from every member.
+#[tokio::test]
+async fn membership_on_users_fans_out_per_member() {
+    let stub = Stub::start().await;
+    let members = r#"  read:
+    call: { name: read members, method: GET, url: /relationships, query: { group: "{id}", start: "{offset}", count: "{limit}" } }
+    records: "$.results[*]"
+    value: $.user
+    paging: { style: offset, max_limit: 2 }
+  add:
+    mode: each
+    steps:
+      - { name: read member groups, method: GET, url: "/users/{member}/groups", accept: [404], capture: { groups: $.groups } }
+      - name: write member groups
+        method: PUT
+        url: "/users/{member}/groups"
+        body: { groups: "{groups | default([]) | append(id) | unique}" }
+  remove:
+    mode: each
+    steps:
+      - { name: read member groups, method: GET, url: "/users/{member}/groups", accept: [404], capture: { groups: $.groups } }
+      - name: write member groups
+        when: groups
+        method: PUT
+        url: "/users/{member}/groups"
+        body: { groups: "{groups | remove(id)}" }
+  clear_on_delete: true"#;
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups_with(members, "/groups")), &stub).await;
+    stub.get_json("/api/groups/g1", json!({"id": "g1", "name": "eng"}));
+    stub.get_json("/api/relationships?count=2&group=g1&start=0", json!({"results": [{"user": "u1"}, {"user": "u2"}]}));
+    stub.get_json("/api/relationships?count=2&group=g1&start=2", json!({"results": [{"user": "u3"}]}));
+    stub.get_json("/api/users/u1/groups", json!({"groups": ["g0"]}));
+    stub.get_json("/api/users/u2/groups", json!({"groups": ["g1"]}));
+    for u in ["u1", "u2", "u3"] {
+        stub.on("PUT", &format!("/api/users/{u}/groups"), Reply::empty(200));
+    }
+
+    let got = gw.get("/Groups/g1").await;
+    assert_eq!(member_values(&got), ["u1", "u2", "u3"]);
+    assert_eq!(
+        stub.take_lines(),
+        [
+            "GET /api/groups/g1",
+            "GET /api/relationships?count=2&group=g1&start=0",
+            "GET /api/relationships?count=2&group=g1&start=2"
+        ]
+    );
+
+    let r = gw.patch("/Groups/g1", add(&["u1", "u2", "u3"])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    // The group record is read first; membership additions need no member list.
+    assert_eq!(seen[0].line(), "GET /api/groups/g1");
+    for u in ["u1", "u2", "u3"] {
+        let calls: Vec<&Recorded> = seen.iter().filter(|c| c.path == format!("/api/users/{u}/groups")).collect();
+        assert_eq!(calls.iter().map(|c| c.method.as_str()).collect::<Vec<_>>(), ["GET", "PUT"], "{u}");
+        let expected = match u {
+            "u1" => json!({"groups": ["g0", "g1"]}),
+            "u2" => json!({"groups": ["g1"]}),
+            _ => json!({"groups": ["g1"]}),
+        };
+        assert_eq!(calls[1].json(), &expected, "{u}");
+    }
+
+    // Deleting the group: every member is cleared first, then the group goes.
+    stub.get_json("/api/users/u1/groups", json!({"groups": ["g0", "g1"]}));
+    stub.get_json("/api/users/u3/groups", json!({"groups": ["g1"]}));
+    stub.on("DELETE", "/api/groups/g1", Reply::empty(204));
+    let r = gw.delete("/Groups/g1").await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(seen.last().map(Recorded::line).as_deref(), Some("DELETE /api/groups/g1"));
+    let puts: BTreeSet<(String, String)> =
+        seen.iter().filter(|c| c.method == "PUT").map(|c| (c.path.clone(), c.json().to_string())).collect();
+    let expected: BTreeSet<(String, String)> = [
+        ("/api/users/u1/groups", json!({"groups": ["g0"]})),
+        ("/api/users/u2/groups", json!({"groups": []})),
+        ("/api/users/u3/groups", json!({"groups": []})),
+    ]
+    .into_iter()
+    .map(|(p, b)| (p.to_owned(), b.to_string()))
+    .collect();
+    assert_eq!(puts, expected);
+}
+
+/// Collibra: a sub-resource taking arrays of ids on both sides; members listed through the
+/// users endpoint filtered by group.
+#[tokio::test]
+async fn membership_in_a_sub_resource_with_id_arrays() {
+    let stub = Stub::start().await;
+    let members = r#"  read:
+    call: { name: list group users, method: GET, url: /users, query: { groupId: "{id}", offset: "{offset}", limit: "{limit}" } }
+    records: "$.results[*]"
+    value: $.id
+    display: $.userName
+    paging: { style: offset, max_limit: 100 }
+  add: { mode: batch, steps: [{ name: add group users, method: POST, url: "/userGroups/{id}/users", body: { userIds: "{members}" } }] }
+  remove: { mode: batch, steps: [{ name: remove group users, method: DELETE, url: "/userGroups/{id}/users", body: { userIds: "{members}" } }] }"#;
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups_with(members, "/userGroups")), &stub).await;
+    stub.get_json("/api/userGroups/g1", json!({"id": "g1", "name": "eng"}));
+    stub.get_json(
+        "/api/users?groupId=g1&limit=100&offset=0",
+        json!({"results": [{"id": "u3", "userName": "cyd"}], "total": 1}),
+    );
+    stub.on("POST", "/api/userGroups/g1/users", Reply::json(200, json!([{"id": "u1"}, {"id": "u2"}])));
+    stub.on("DELETE", "/api/userGroups/g1/users", Reply::empty(200));
+
+    let ops = json!([
+        {"op": "add", "path": "members", "value": [{"value": "u1"}, {"value": "u2"}]},
+        {"op": "remove", "path": "members[value eq \"u3\"]"}
+    ]);
+    let r = gw.patch("/Groups/g1", ops).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    let writes: Vec<&Recorded> = seen.iter().filter(|c| c.method != "GET").collect();
+    assert_eq!(
+        writes.iter().map(|c| c.line()).collect::<Vec<_>>(),
+        ["DELETE /api/userGroups/g1/users", "POST /api/userGroups/g1/users"]
+    );
+    assert_eq!(writes[0].json(), &json!({"userIds": ["u3"]}));
+    assert_eq!(writes[1].json(), &json!({"userIds": ["u1", "u2"]}));
+    assert_eq!(seen[0].line(), "GET /api/userGroups/g1");
+
+    // A group created with members: the group, then its members in one call, then the read-back.
+    stub.on("POST", "/api/userGroups", Reply::json(201, json!({"id": "g9", "name": "ops"})));
+    stub.on("POST", "/api/userGroups/g9/users", Reply::json(200, json!([])));
+    stub.get_json("/api/userGroups/g9", json!({"id": "g9", "name": "ops"}));
+    stub.get_json(
+        "/api/users?groupId=g9&limit=100&offset=0",
+        json!({"results": [{"id": "u1", "userName": "ann"}, {"id": "u2", "userName": "bob"}]}),
+    );
+    let r = gw.post("/Groups", scim_group("ops", json!({"members": [{"value": "u1"}, {"value": "u2"}]}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        seen.iter().map(Recorded::line).collect::<Vec<_>>(),
+        [
+            "POST /api/userGroups",
+            "POST /api/userGroups/g9/users",
+            "GET /api/userGroups/g9",
+            "GET /api/users?groupId=g9&limit=100&offset=0"
+        ]
+    );
+    assert_eq!(seen[0].json(), &json!({"name": "ops"}));
+    assert_eq!(seen[1].json(), &json!({"userIds": ["u1", "u2"]}));
+    assert_eq!(member_values(&r), ["u1", "u2"]);
+}
