@@ -275,7 +275,9 @@ fn check_settings(c: &mut FileCheck, d: &mut Diagnostics, path: &Path, text: &st
         if let (Some(m), Some(overrides)) = (mapping.as_ref(), backend)
             && let Err(e) = m.backend.overlay(overrides)
         {
-            let message = format!("route `{name}`: the backend overrides do not fit mapping `{}`: {e}", m.name);
+            let e = e.to_string();
+            let reason = e.strip_prefix("backend overrides: ").unwrap_or(&e);
+            let message = format!("route `{name}`: the backend overrides do not fit mapping `{}`: {reason}", m.name);
             match place.and_then(|p| p.backend.as_ref()) {
                 Some(at) => d.at(at, 0, 1, message, None),
                 None => d.general(message),
@@ -295,5 +297,132 @@ fn mapping_source(file: &Path) -> Result<String, String> {
             format!("no shipped mapping is named `{name}` (shipped: {})", known.join(", "))
         }),
         None => std::fs::read_to_string(file).map_err(|e| format!("cannot read mapping file `{text}`: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHIPPED: &str = "builtin:openmetadata";
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn broken_mapping() -> String {
+        let src = builtin::source("scim").expect("shipped scim mapping");
+        src.replacen("    read: $.id", "    read: id", 1).replacen("url: /Users/{id}", "url: /Users/{uid}", 1)
+    }
+
+    #[test]
+    fn a_settings_file_checks_its_mappings_with_each_routes_overrides() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "broken.yaml", &broken_mapping());
+        let settings = write(
+            dir.path(),
+            "gateway.yaml",
+            &format!(
+                "routes:\n  om:\n    target:\n      kind: mapping\n      file: {SHIPPED}\n      backend: {{ concurrency: lots }}\n  \
+                 other:\n    target:\n      kind: mapping\n      file: broken.yaml\n  mem:\n    target: {{ kind: memory }}\n"
+            ),
+        );
+        let c = check_file(&settings, &[]);
+        assert_eq!(c.kind, Some(FileKind::Settings));
+        let out = c.render();
+        // The override that does not fit, at the `backend` key of the route.
+        let at = format!(
+            "{}:6:16: error: route `om`: the backend overrides do not fit mapping `openmetadata`",
+            settings.display()
+        );
+        assert!(out.contains(&at), "{out}");
+        // Both problems of the referenced mapping, under its own name.
+        let mapping = dir.path().join("broken.yaml").display().to_string();
+        assert!(out.contains(&format!("{mapping}:")) && out.contains("invalid JSONPath"), "{out}");
+        assert!(out.contains("`uid` is not defined at this step"), "{out}");
+        assert_eq!(c.errors(), 3, "{out}");
+        assert!(!out.contains(": ok ("), "{out}");
+    }
+
+    #[test]
+    fn a_good_settings_file_gets_an_ok_line_naming_its_routes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = write(
+            dir.path(),
+            "gateway.yaml",
+            &format!(
+                "routes:\n  om:\n    target: {{ kind: mapping, file: \"{SHIPPED}\", backend: {{ base_url: \"https://om.example/api\" }} }}\n"
+            ),
+        );
+        let c = check_file(&settings, &[]);
+        assert!(c.is_ok(), "{}", c.render());
+        assert_eq!(c.render(), format!("{}: ok (settings, 1 route: om → {SHIPPED})\n", settings.display()));
+    }
+
+    #[test]
+    fn environment_overrides_are_applied_as_serve_would() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings = write(
+            dir.path(),
+            "gateway.yaml",
+            &format!("routes:\n  om:\n    target: {{ kind: mapping, file: \"{SHIPPED}\" }}\n"),
+        );
+        assert!(check_file(&settings, &[]).is_ok());
+        let env = [("SCIMGATE_ROUTES__OM__TARGET__FILE".to_owned(), "builtin:nope".to_owned())];
+        let c = check_file(&settings, &env);
+        let out = c.render();
+        assert!(out.contains("route `om`: no shipped mapping is named `nope`"), "{out}");
+        assert_eq!(c.errors(), 1);
+    }
+
+    #[test]
+    fn settings_errors_are_located_when_the_text_shows_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let settings =
+            write(dir.path(), "gateway.yaml", "routes:\n  om:\n    target: { kind: memory }\n    colour: blue\n");
+        let out = check_file(&settings, &[]).render();
+        assert!(out.contains(&format!("{}:4:5: error: unknown key `colour`", settings.display())), "{out}");
+
+        let missing =
+            write(dir.path(), "missing.yaml", "routes:\n  om:\n    target: { kind: mapping, file: nowhere.yaml }\n");
+        let out = check_file(&missing, &[]).render();
+        assert!(
+            out.contains(&format!("{}:3:36: error: route `om`: cannot read mapping file", missing.display())),
+            "{out}"
+        );
+        assert!(out.contains("^^^^^^^^^^^^"), "the caret underlines the file name: {out}");
+    }
+
+    #[test]
+    fn files_of_neither_kind_and_unreadable_files_are_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let other = write(dir.path(), "other.yaml", "listen: 0.0.0.0:8080\n");
+        let c = check_file(&other, &[]);
+        assert_eq!(c.kind, None);
+        assert!(c.render().contains("neither a mapping file"), "{}", c.render());
+        let gone = check_file(&dir.path().join("gone.yaml"), &[]);
+        assert!(gone.render().contains("cannot read the file"), "{}", gone.render());
+        let bad_yaml = write(dir.path(), "bad.yaml", "routes: [\n");
+        assert_eq!(check_file(&bad_yaml, &[]).errors(), 1);
+    }
+
+    #[test]
+    fn a_directory_stands_for_its_yaml_files_and_every_file_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), "a.yaml", builtin::source("datahub").expect("shipped"));
+        write(dir.path(), "b.yml", &broken_mapping());
+        write(dir.path(), "notes.txt", "not checked");
+        let report = check_paths(&[dir.path().to_path_buf()], &[]);
+        assert_eq!(report.files.len(), 2);
+        assert!(report.files[0].is_ok() && !report.files[1].is_ok());
+        assert!(!report.is_ok());
+        let out = report.render();
+        assert!(out.ends_with("checked 2 files: 1 with errors (2 errors)\n"), "{out}");
+
+        let empty = tempfile::tempdir().expect("tempdir");
+        let report = check_paths(&[empty.path().to_path_buf()], &[]);
+        assert!(!report.is_ok(), "an empty directory is a mistake, not a pass");
     }
 }

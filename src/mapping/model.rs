@@ -17,6 +17,7 @@ pub type Text = Spanned<String>;
 /// A mapping: how one application's native user/group API serves SCIM.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "scimgate mapping")]
 pub struct MappingFile {
     /// Format version. Must be `scimgate/v1`.
     #[serde(rename = "apiVersion")]
@@ -91,6 +92,7 @@ pub struct ErrorRule {
     pub scim: ScimErrorSpec,
 }
 
+/// Which native error answers an `errors` rule matches.
 #[derive(Debug, Clone, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorMatch {
@@ -105,6 +107,7 @@ pub struct ErrorMatch {
     pub operation: Option<String>,
 }
 
+/// The SCIM error an `errors` rule answers.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScimErrorSpec {
@@ -497,12 +500,17 @@ pub struct UpdateSpec {
     pub steps: OperationSpec,
 }
 
+/// How a change reaches the application; see `update.style`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdateStyle {
+    /// RFC 6902 operations from the current record to the new one, in `patch`.
     JsonPatch,
+    /// Only the changed fields with their new values, in `changes`.
     MergePatch,
+    /// The whole new record, in `doc` (read-modify-write).
     Put,
+    /// One run of the steps per changed top-level key, with `key` and `value`.
     PerKey,
 }
 
@@ -541,6 +549,7 @@ pub enum Paging {
     },
     /// `page` number and `limit` page size.
     Page {
+        /// Largest page the application serves.
         max_limit: usize,
         /// Number of the first page (0 or 1).
         #[serde(default)]
@@ -549,6 +558,7 @@ pub enum Paging {
     /// An opaque cursor: `cursor` is null for the first page and the value read by `next` after.
     /// The gateway walks forward and remembers cursors per position (per replica).
     Cursor {
+        /// Largest page the application serves.
         max_limit: usize,
         /// JSONPath to the next page's cursor (absent or null on the last page).
         #[schemars(with = "String")]
@@ -626,6 +636,7 @@ fn default_op() -> Text {
     Spanned::new("eq".into(), Location::UNKNOWN, Location::UNKNOWN)
 }
 
+/// How the answer of a filter translation is read.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FilterResult {
@@ -691,6 +702,7 @@ pub struct MembersSpec {
     pub clear_on_delete: bool,
 }
 
+/// How a group's members are read.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MembersRead {
@@ -719,12 +731,16 @@ pub struct MemberWrite {
     /// `batch`: the steps run once with all changed members in `members` (and the complete new
     /// member list in `members_after`); `each`: the steps run once per member with `member`.
     pub mode: MemberMode,
+    /// The calls that write the change.
     pub steps: OperationSpec,
 }
 
+/// How member writes are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberMode {
+    /// One run of the steps for all changed members (`members`).
     Batch,
+    /// One run of the steps per changed member (`member`).
     Each,
 }
