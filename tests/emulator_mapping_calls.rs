@@ -367,6 +367,11 @@ async fn datahub_scroll_finds_users_by_custom_property_and_groups_by_display_nam
     }
     let (_, all) = send(scroll("*")).await;
     assert_eq!(all["totalCount"], 3);
+    let mut bad = corp_user("bad", None);
+    bad["corpUserInfo"]["value"]["customProperties"] = json!({"scimUserName": 7});
+    let (status, err) = send(dh.req(Method::POST, "/entity/corpuser?async=false").json(&json!([bad]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "custom property values are strings: {err}");
+    assert!(dh.emu.user("bad").is_none());
 
     // Group display names are text: a word matches every group holding it, a quoted phrase only that group.
     let groups = |query: &str| dh.req(Method::GET, &format!("/entity/corpGroup?count=10&query={}", enc(query)));
