@@ -128,6 +128,19 @@ list: { call: { method: GET, url: /users }, records: "$.items[*]", paging: { sty
     assert_eq!(seen.iter().map(Recorded::line).collect::<Vec<_>>(), ["GET /api/users/u1", "PATCH /api/users/u1"]);
     assert_eq!(seen[1].json(), &json!({"name": "Ann B"}));
 
+    // A key the application lower-cases: a change of case alone changes nothing there.
+    let stub2 = Stub::start().await;
+    let lowered =
+        users.replace("native: login, immutable: true }", "native: login, immutable: true, to_native: [lower] }");
+    assert_ne!(lowered, users);
+    let gw2 = Gateway::start(&mapping("", &lowered, PLAIN_GROUPS), &stub2).await;
+    stub2.get_json("/api/users/u1", json!({"id": "u1", "login": "ann", "name": "Ann"}));
+    let r = gw2.put("/Users/u1", scim_user("ANN", json!({"displayName": "Ann"}))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert!(stub2.take().iter().all(|c| c.method == "GET"), "nothing to write");
+    let r = gw2.put("/Users/u1", scim_user("anna", json!({"displayName": "Ann"}))).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("mutability")), "{:?}", r.body);
+
     // /Schemas advertises the key as immutable.
     let schema = gw.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
     let user_name = schema.body["attributes"]

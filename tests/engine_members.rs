@@ -21,7 +21,7 @@ get: [{{ name: read group, method: GET, url: "{url}/{{id}}" }}]
 create: [{{ name: create group, method: POST, url: "{url}", body: "{{doc}}" }}]
 update: {{ style: merge_patch, steps: [{{ name: patch group, method: PATCH, url: "{url}/{{id}}", body: "{{changes}}" }}] }}
 delete: [{{ name: delete group, method: DELETE, url: "{url}/{{id}}" }}]
-list: {{ call: {{ method: GET, url: "{url}" }}, records: "$.items[*]", paging: {{ style: offset, max_limit: 10 }} }}
+list: {{ call: {{ method: GET, url: "{url}", query: {{ offset: "{{offset}}", limit: "{{limit}}" }} }}, records: "$.items[*]", paging: {{ style: offset, max_limit: 10 }} }}
 "#
     )
 }
@@ -147,6 +147,14 @@ async fn membership_on_users_fans_out_per_member() {
             "GET /api/relationships?count=2&group=g1&start=2"
         ]
     );
+
+    // A listing without members (as Entra asks) reads no member lists.
+    stub.get_json("/api/groups?limit=10&offset=0", json!({"items": [{"id": "g1", "name": "eng"}]}));
+    let r = gw.get("/Groups?excludedAttributes=members").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["Resources"][0]["id"], "g1");
+    assert!(r.body["Resources"][0].get("members").is_none());
+    assert_eq!(stub.take_lines(), ["GET /api/groups?limit=10&offset=0"]);
 
     let r = gw.patch("/Groups/g1", add(&["u1", "u2", "u3"])).await;
     assert_eq!(r.status, 200, "{:?}", r.body);

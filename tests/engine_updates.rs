@@ -447,6 +447,65 @@ async fn native_errors_become_scim_errors() {
     assert_eq!(stub.take().len(), 7, "each SCIM request made exactly one native call (no retries configured)");
 }
 
+/// Rules keyed on the SCIM operation also cover the calls a trigger makes; `expect` turns an
+/// existence check's 200 into a failure the rules can name; refused credentials are the
+/// gateway's problem (502), not the IdP's.
+#[tokio::test]
+async fn error_rules_match_the_operation_and_expected_statuses() {
+    let stub = Stub::start().await;
+    let top = r#"errors:
+  - when: { status: [200], operation: create }
+    scim: { status: 409, scim_type: uniqueness, detail: "a user with this login exists" }
+  - when: { status: [409], operation: update }
+    scim: { status: 400, scim_type: invalidValue, detail: "cannot restore: {message}" }
+"#;
+    let users = r#"
+id: { read: $.id, template: "{scim.userName}" }
+attributes:
+  - { scim: userName, native: id, update: false }
+  - { scim: active, read: $.deleted, to_scim: ["default(false)", "not"] }
+triggers:
+  - attribute: active
+    equals: true
+    steps: [{ name: restore user, method: PUT, url: /users/restore, body: { id: "{id}" } }]
+get: [{ method: GET, url: "/users/{id}" }]
+create:
+  - { name: check login is free, method: HEAD, url: "/users/{id}", expect: [404] }
+  - { name: create user, method: PUT, url: "/users/{id}", body: "{doc}" }
+update: { style: put, steps: [{ method: PUT, url: "/users/{id}", body: "{doc}" }] }
+delete: [{ method: DELETE, url: "/users/{id}" }]
+list: { call: { method: GET, url: /users }, records: "$.items[*]", paging: { style: offset, max_limit: 10 } }
+"#;
+    let gw = Gateway::start(&mapping(top, users, PLAIN_GROUPS), &stub).await;
+    stub.on("HEAD", "/api/users/ann", Reply::empty(200));
+    let r = gw.post("/Users", scim_user("ann", json!({}))).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (409, Some("uniqueness")), "{:?}", r.body);
+    assert_eq!(r.detail(), "a user with this login exists");
+    assert_eq!(stub.take_lines(), ["HEAD /api/users/ann"]);
+
+    stub.on("HEAD", "/api/users/bob", Reply::empty(404));
+    stub.on("PUT", "/api/users/bob", Reply::empty(201));
+    stub.get_json("/api/users/bob", json!({"id": "bob", "deleted": false}));
+    let r = gw.post("/Users", scim_user("bob", json!({}))).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["HEAD /api/users/bob", "PUT /api/users/bob", "GET /api/users/bob"]);
+    assert_eq!(seen[1].json(), &json!({"id": "bob"}));
+
+    // The restore call of an update fails with 409: the `update` rule applies, not the default.
+    stub.get_json("/api/users/bob", json!({"id": "bob", "deleted": true}));
+    stub.on("PUT", "/api/users/restore", Reply::json(409, json!({"message": "the user is not deleted"})));
+    let r = gw.patch("/Users/bob", json!([{"op": "replace", "path": "active", "value": true}])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{:?}", r.body);
+    assert_eq!(r.detail(), "cannot restore: the user is not deleted");
+
+    // The application refuses the gateway's credential.
+    stub.on("GET", "/api/users/bob", Reply::json(401, json!({"message": "token expired"})));
+    let r = gw.get("/Users/bob").await;
+    assert_eq!(r.status, 502, "{:?}", r.body);
+    assert!(r.detail().contains("credentials"), "{}", r.detail());
+}
+
 /// The credential and static headers go with every native call (lookups included); the IdP's own
 /// token never reaches the application.
 #[tokio::test]

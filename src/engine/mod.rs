@@ -244,7 +244,10 @@ impl MappedTarget {
             if fire {
                 let mut s = scope.clone();
                 s.insert("value".into(), now);
-                done += self.runner.run("trigger", &t.steps, &mut s, &self.resolver()).await?.writes;
+                // Named after the SCIM operation, so `errors` rules keyed on it apply.
+                let op = if old.is_some() { "update" } else { "create" };
+                let out = self.runner.run(op, &t.steps, &mut s, &self.resolver()).await;
+                done += out.map_err(|e| after_writes(e, done))?.writes;
             }
         }
         Ok(done)
@@ -284,19 +287,25 @@ impl MappedTarget {
                 n
             }
         };
-        for a in res.attrs.iter().filter(|a| a.immutable) {
-            let Some(src) = &a.scim else { continue };
-            let before = scim_value::get(&old, src, a.select.as_ref(), schema)?;
-            let after = scim_value::get(&new, src, a.select.as_ref(), schema)?;
-            if !before.is_null() && before != after {
-                return Err(ScimError::mutability(format!("{} cannot be changed on this target", src.text)));
-            }
-        }
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.clone()));
         scope.insert("scim".into(), Value::Object(new.clone()));
         scope.insert("old".into(), record.clone());
         let resolver = self.resolver();
+        for a in res.attrs.iter().filter(|a| a.immutable) {
+            let Some(src) = &a.scim else { continue };
+            let before = scim_value::get(&old, src, a.select.as_ref(), schema)?;
+            let after = scim_value::get(&new, src, a.select.as_ref(), schema)?;
+            // A change the application would not see (e.g. only the case of a key it lower-cases)
+            // leaves the key as it is.
+            if !before.is_null()
+                && before != after
+                && convert::native_value(a, &old, schema, &scope, &resolver).await?
+                    != convert::native_value(a, &new, schema, &scope, &resolver).await?
+            {
+                return Err(ScimError::mutability(format!("{} cannot be changed on this target", src.text)));
+            }
+        }
         let mut writes = self.run_triggers(kind, &scope, Some(&old), &new, true).await?;
         let new_record = convert::update_record(res, &record, &old, &new, schema, &scope, &resolver).await?;
         let mut echoed: Option<Value> = None;
@@ -449,11 +458,13 @@ fn attach_captures(record: &mut Value, steps: &[crate::mapping::compile::Call], 
 /// A failure after `writes` successful writes of the same request: the IdP must learn that part
 /// of the change is applied and that sending the request again is safe (every step converges).
 fn after_writes(mut e: ScimError, writes: usize) -> ScimError {
-    if writes > 0 {
-        e.detail = format!("{}; earlier calls of this request were applied, retrying it is safe", e.detail);
+    if writes > 0 && !e.detail.contains(APPLIED) {
+        e.detail = format!("{}; {APPLIED}", e.detail);
     }
     e
 }
+
+const APPLIED: &str = "earlier calls of this request were applied, retrying it is safe";
 
 fn is_empty_object(v: &Value) -> bool {
     v.as_object().is_some_and(|o| o.is_empty())
