@@ -143,6 +143,15 @@ async fn slow_backend(delay: Duration, extra_http: &str) -> (OpenMetadataEmulato
     (om, yaml)
 }
 
+/// Waits until the emulator has received a user read (the request is then in flight at the gateway).
+async fn until_backend_reached(om: &OpenMetadataEmulator) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while om.requests().matching(&http::Method::GET, "/api/v1/users").is_empty() {
+        assert!(Instant::now() < deadline, "the request never reached the application");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_in_flight_request_finish() {
     let (om, yaml) = slow_backend(Duration::from_millis(1500), "").await;
@@ -153,13 +162,17 @@ async fn sigterm_lets_the_in_flight_request_finish() {
         let http = http.clone();
         async move { http.get(url).bearer_auth(TOKEN).send().await.map(|r| r.status()) }
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until_backend_reached(&om).await;
     let killed = std::process::Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap();
     assert!(killed.success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // New connections are refused while the slow request drains.
+    // New connections are refused while the slow request drains (well before its 1.5 s are up).
     let addr: SocketAddr = gw.root_url.trim_start_matches("http://").parse().unwrap();
-    assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err(), "the listener still accepts");
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        assert!(Instant::now() < deadline, "the listener still accepts after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!in_flight.is_finished(), "the slow request was cut short");
     let status = in_flight.await.unwrap().expect("the in-flight request is answered");
     assert_eq!(status, StatusCode::OK);
     let mut gw = gw;
@@ -191,7 +204,7 @@ async fn limits_slow_headers_and_over_concurrency() {
         let (http, url) = (http.clone(), url.clone());
         async move { http.get(url).bearer_auth(TOKEN).send().await.map(|r| r.status()) }
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    until_backend_reached(&om).await;
     let second = http.get(&url).bearer_auth(TOKEN).send().await.unwrap();
     assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(second.headers().contains_key("retry-after"));
