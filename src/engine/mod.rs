@@ -632,9 +632,14 @@ impl Target for MappedTarget {
                 )
                 .await?;
                 let mut resources = Vec::with_capacity(records.len());
+                // When `get` needs more than one call (values kept in other native resources,
+                // such as Collibra's external ids), a listed record is read again through it, as
+                // records found by a filter rule are.
+                let reread = res.get.len() > 1;
                 for r in &records {
                     let id = convert::native_id(res, r).unwrap_or_default();
-                    resources.push(self.full_resource(kind, &id, r, with_members).await?);
+                    let full = if reread { self.read_record(kind, &id).await? } else { None };
+                    resources.push(self.full_resource(kind, &id, full.as_ref().unwrap_or(r), with_members).await?);
                 }
                 return Ok(ListPage { total_results: total, resources });
             }
