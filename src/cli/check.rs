@@ -19,6 +19,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::mapping::diag::Severity;
+use crate::mapping::diag::outline::Outline;
 use crate::mapping::{self, CompiledMapping, Diagnostics, builtin};
 use crate::settings::{Settings, SettingsError, TargetSettings};
 
@@ -231,7 +232,7 @@ fn check_settings(c: &mut FileCheck, d: &mut Diagnostics, path: &Path, text: &st
             // problems (unknown keys, wrong types) at their line and column.
             match serde_saphyr::from_str::<Settings>(text) {
                 Err(e) => d.yaml_error(&e),
-                Ok(_) => d.general(message),
+                Ok(_) => report_at_named_key(d, &message),
             }
             return;
         }
@@ -286,6 +287,24 @@ fn check_settings(c: &mut FileCheck, d: &mut Diagnostics, path: &Path, text: &st
     }
     let n = routes.len();
     c.summary = format!("settings, {n} route{}: {}", if n == 1 { "" } else { "s" }, routes.join(", "));
+}
+
+/// Reports a settings message that names its key (`key \`routes.main.auth\`: …`) at that key
+/// when the text has it, otherwise about the whole file.
+fn report_at_named_key(d: &mut Diagnostics, message: &str) {
+    let place = message
+        .strip_prefix("key `")
+        .and_then(|rest| rest.split_once("`: "))
+        .and_then(|(path, rest)| Some((Outline::parse(&d.source)?.find(&Outline::parse_path(path))?, rest)));
+    match place {
+        Some(((pos, len), rest)) => {
+            d.at_line(pos.line, pos.column, rest);
+            if let Some(last) = d.items.last_mut() {
+                last.len = len;
+            }
+        }
+        None => d.general(message),
+    }
 }
 
 /// The text of a mapping a route names: a shipped one (`builtin:NAME`) or a file.

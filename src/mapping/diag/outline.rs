@@ -81,15 +81,54 @@ impl Outline {
 
     /// Position and length of the key at `path` (e.g. `users`, `get`).
     pub fn key(&self, path: &[&str]) -> Option<(Pos, usize)> {
+        let segs: Vec<Seg> = path.iter().map(|k| Seg::Key((*k).to_owned())).collect();
+        self.find(&segs)
+    }
+
+    /// Position and length of what `path` names: the last key, or the sequence element (its
+    /// position, length 1) when the path ends with an index.
+    pub fn find(&self, path: &[Seg]) -> Option<(Pos, usize)> {
         let mut node = &self.root;
         let mut found = None;
-        for name in path {
-            let Node::Map(entries) = &node.value else { return None };
-            let (k, v) = entries.iter().find(|(k, _)| k.value == *name)?;
-            found = Some((Pos::from(k), k.value.chars().count()));
-            node = v;
+        for seg in path {
+            match (seg, &node.value) {
+                (Seg::Key(name), Node::Map(entries)) => {
+                    let (k, v) = entries.iter().find(|(k, _)| k.value == *name)?;
+                    found = Some((Pos::from(k), k.value.chars().count()));
+                    node = v;
+                }
+                (Seg::Index(i), Node::Seq(items)) => {
+                    let item = items.get(*i)?;
+                    found = Some((Pos::from(item), 1));
+                    node = item;
+                }
+                _ => return None,
+            }
         }
         found
+    }
+
+    /// Parses a dotted path with indices, as settings errors name keys: `routes.main.tokens[0]`.
+    pub fn parse_path(text: &str) -> Vec<Seg> {
+        let mut out = vec![];
+        for part in text.split('.') {
+            let mut rest = part;
+            if let Some(open) = rest.find('[') {
+                out.push(Seg::Key(rest[..open].to_owned()));
+                rest = &rest[open..];
+                while let Some(inner) = rest.strip_prefix('[') {
+                    let Some(close) = inner.find(']') else { break };
+                    match inner[..close].parse() {
+                        Ok(i) => out.push(Seg::Index(i)),
+                        Err(_) => out.push(Seg::Key(inner[..close].to_owned())),
+                    }
+                    rest = &inner[close + 1..];
+                }
+            } else {
+                out.push(Seg::Key(rest.to_owned()));
+            }
+        }
+        out
     }
 }
 
@@ -260,6 +299,11 @@ mod tests {
         assert_eq!(m.at, Pos { line: 5, column: 7 });
         let m = o.map_with_key_at(Pos { line: 7, column: 9 }).unwrap();
         assert_eq!(path_text(&m.path), "users.create[1]");
+        // A path with indices, as settings errors write them.
+        let path = Outline::parse_path("users.create[1].method");
+        assert_eq!(path[2], Seg::Index(1));
+        assert_eq!(o.find(&path), Some((Pos { line: 7, column: 9 }, 6)));
+        assert_eq!(o.find(&Outline::parse_path("users.create[0]")), Some((Pos { line: 5, column: 7 }, 1)));
         // A top-level key belongs to the document.
         let m = o.map_with_key_at(Pos { line: 2, column: 1 }).unwrap();
         assert!(m.path.is_empty());
