@@ -6,6 +6,8 @@
 //! that a SCIM success always reflects what the application holds. Any failed call fails the SCIM
 //! request with a detail naming the step.
 
+#[doc(hidden)]
+pub mod bench_support;
 pub mod calls;
 mod convert;
 mod lookup;
