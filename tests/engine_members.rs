@@ -255,3 +255,46 @@ async fn membership_in_a_sub_resource_with_id_arrays() {
     assert_eq!(seen[1].json(), &json!({"userIds": ["u1", "u2"]}));
     assert_eq!(member_values(&r), ["u1", "u2"]);
 }
+
+/// Member values must name users of this target: with base64url user ids, a value that does not
+/// decode is refused rather than dropped while the PATCH reports success.
+#[tokio::test]
+async fn member_values_that_name_no_user_are_refused() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let stub = Stub::start().await;
+    let users = PLAIN_USERS.replace(
+        "id: { read: $.id }",
+        "id: { read: $.urn, template: \"urn:user:{scim.userName}\", encoding: base64url }",
+    );
+    let members = r#"  read: { records: "$.members[*]", value: $ }
+  add: { mode: each, steps: [{ name: add member, method: PUT, url: "/groups/{id}/members/{member}" }] }
+  remove: { mode: each, steps: [{ name: remove member, method: DELETE, url: "/groups/{id}/members/{member}" }] }"#;
+    let gw = Gateway::start(&mapping("", &users, &groups_with(members, "/groups")), &stub).await;
+    stub.get_json("/api/groups/g1", json!({"id": "g1", "name": "eng", "members": ["urn:user:ann"]}));
+    stub.on("PUT", "/api/groups/g1/members/urn%3Auser%3Abob", Reply::empty(204));
+
+    let got = gw.get("/Groups/g1").await;
+    assert_eq!(member_values(&got), [b64("urn:user:ann")]);
+    stub.take();
+
+    for bad in ["not base64!", "%%%"] {
+        let r = gw
+            .patch(
+                "/Groups/g1",
+                json!([{"op": "add", "path": "members", "value": [{"value": b64("urn:user:bob")}, {"value": bad}]}]),
+            )
+            .await;
+        assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{bad:?}: {:?}", r.body);
+        assert!(r.detail().contains(bad), "{}", r.detail());
+        assert!(stub.take().iter().all(|c| c.method == "GET"), "{bad:?}: nothing written");
+    }
+    let r = gw.put("/Groups/g1", scim_group("eng", json!({"members": [{"value": "???"}]}))).await;
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert!(stub.take().iter().all(|c| c.method == "GET"), "nothing written");
+
+    let r = gw.patch("/Groups/g1", add(&[&b64("urn:user:bob")])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let writes: Vec<String> = stub.take().iter().filter(|c| c.method != "GET").map(Recorded::line).collect();
+    assert_eq!(writes, ["PUT /api/groups/g1/members/urn%3Auser%3Abob"]);
+}

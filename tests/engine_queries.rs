@@ -105,6 +105,17 @@ async fn path_lookup_filter_answers_one_record_or_none() {
     assert_eq!(ids(&r), ["7"]);
     assert_eq!(stub.take_lines(), ["GET /api/users/by-ref/E%2F1%20x"]);
 
+    // `id eq` reads the record; an id that can name no record is an empty result without a call.
+    stub.get_json("/api/users/7", json!({"id": "7", "login": "ann"}));
+    let r = query(&gw, r#"id eq "7""#, "").await;
+    assert_eq!(ids(&r), ["7"]);
+    assert_eq!(stub.take_lines(), ["GET /api/users/7"]);
+    for id in [".", ".."] {
+        let r = query(&gw, &format!("id eq \"{id}\""), "").await;
+        assert_eq!((r.status, r.body["totalResults"].as_u64()), (200, Some(0)), "{id}: {:?}", r.body);
+        assert!(stub.take().is_empty(), "{id}");
+    }
+
     // 404 from the path lookup is an empty result, not an error.
     let r = query(&gw, r#"externalId eq "nobody""#, "").await;
     assert_eq!(r.status, 200, "{:?}", r.body);

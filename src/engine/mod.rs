@@ -142,12 +142,27 @@ impl MappedTarget {
         Ok(r)
     }
 
-    /// The native id a SCIM id names. `.` and `..` name nothing: as a URL path segment they would
-    /// address another resource (see [`calls::has_dot_segment`]).
+    /// The native id a SCIM id names; 404 for one that cannot be ours.
     fn native_of(&self, kind: ResourceKind, scim_id: &str) -> Result<String, ScimError> {
         convert::decode_id(self.res(kind).id.encoding, scim_id)
-            .filter(|id| id != "." && id != "..")
+            .filter(|id| addressable(id))
             .ok_or_else(|| Self::not_found(kind, scim_id))
+    }
+
+    /// Refuses a group whose members include a value that is no user id of this target: it could
+    /// not be written, and dropping it would report a change that did not happen.
+    fn check_members(&self, r: &scim::Resource) -> Result<(), ScimError> {
+        let enc = self.res(ResourceKind::User).id.encoding;
+        let values = r.get("members").and_then(Value::as_array).into_iter().flatten();
+        let foreign = values
+            .filter_map(|m| m.get("value").and_then(Value::as_str))
+            .find(|v| convert::decode_id(enc, v).is_none_or(|id| !addressable(&id)));
+        match foreign {
+            Some(v) => {
+                Err(ScimError::invalid_value(format!("members: \"{v}\" is not the id of a user of this target")))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Native ids of the SCIM member values of a group resource.
@@ -289,6 +304,9 @@ impl MappedTarget {
                 n
             }
         };
+        if kind == ResourceKind::Group && touches_members {
+            self.check_members(&new)?;
+        }
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.clone()));
         scope.insert("scim".into(), Value::Object(new.clone()));
@@ -390,7 +408,9 @@ impl MappedTarget {
     async fn native_filter(&self, kind: ResourceKind, f: &Filter) -> Result<Option<Vec<Value>>, ScimError> {
         let res = self.res(kind);
         if let Some(id) = id_equality(f) {
-            let Some(native) = convert::decode_id(res.id.encoding, &id) else { return Ok(Some(vec![])) };
+            let Some(native) = convert::decode_id(res.id.encoding, &id).filter(|n| addressable(n)) else {
+                return Ok(Some(vec![]));
+            };
             return Ok(Some(self.read_record(kind, &native).await?.into_iter().collect()));
         }
         let candidates = conjuncts(f);
@@ -455,6 +475,12 @@ fn attach_captures(record: &mut Value, steps: &[crate::mapping::compile::Call], 
             names.iter().filter_map(|n| scope.get(*n).map(|v| ((*n).to_owned(), v.clone()))).collect();
         o.insert("_".into(), Value::Object(extra));
     }
+}
+
+/// Whether a native id can be sent as a URL path segment: `.` and `..` would address another
+/// resource (see [`calls::has_dot_segment`]), so they name no record.
+fn addressable(id: &str) -> bool {
+    id != "." && id != ".."
 }
 
 /// A failure after `writes` successful writes of the same request: the IdP must learn that part
@@ -563,6 +589,9 @@ impl Target for MappedTarget {
     ) -> Result<scim::Resource, ScimError> {
         let res = self.res(kind);
         let schema = self.schema(kind);
+        if kind == ResourceKind::Group {
+            self.check_members(&resource)?;
+        }
         let resolver = self.resolver();
         let mut scope = self.runner.scope();
         scope.insert("scim".into(), Value::Object(resource.clone()));
