@@ -391,9 +391,11 @@ impl MappedTarget {
             self.write_members(&scope, added, removed, after).await.map_err(|e| after_writes(e, writes))?;
             return Ok(Patched::Applied);
         }
-        // Prefer the application's own answer when it is the updated record; otherwise read back.
+        // Prefer the application's own answer when it is the updated record; otherwise read back,
+        // unless nothing was written (IdPs send many PATCHes that change nothing).
         let confirmed = match echoed {
             Some(v) if convert::native_id(res, &v).as_deref() == Some(native_id.as_str()) => v,
+            _ if writes == 0 => record,
             _ => self
                 .read_record(kind, &native_id)
                 .await
