@@ -197,6 +197,17 @@ async fn limits_slow_headers_and_over_concurrency() {
     assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "slow header not cut off: {answer}");
     assert!(started.elapsed() < Duration::from_secs(4), "cut off after {:?}", started.elapsed());
 
+    // An idle keep-alive connection is closed after the same timeout.
+    let mut idle = TcpStream::connect(addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let n = idle.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let started = Instant::now();
+    let n = idle.read(&mut buf).unwrap_or(0);
+    assert!(n == 0 || String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 408"), "idle connection kept open");
+    assert!(started.elapsed() < Duration::from_secs(4), "idle connection closed after {:?}", started.elapsed());
+
     // One slow request holds the only slot: the next is refused with 503 and Retry-After.
     let http = Client::new();
     let url = format!("{}/Users", gw.base_url);
