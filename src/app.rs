@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::auth::{RouteAuth, StaticTokens};
+use crate::auth::{GatewayAuth, RouteAuth};
 use crate::server::{self, AppState, Gateway, ListenOptions, Route};
 use crate::service::{ScimService, ServiceOptions};
 use crate::settings::{RouteSettings, Settings, TargetSettings};
@@ -24,6 +24,8 @@ pub enum StartError {
     Settings(#[from] crate::settings::SettingsError),
     #[error("route `{route}`: {source}")]
     Token { route: String, source: crate::auth::StaticTokenError },
+    #[error("authentication settings: {0}")]
+    Auth(#[from] crate::auth::AuthSetupError),
     #[error(transparent)]
     Tls(#[from] crate::server::tls::TlsError),
     #[error("{0}")]
@@ -36,11 +38,13 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
 }
 
-/// Loads a mapping and connects it to its backend, with the route's overrides applied.
+/// Loads a mapping and connects it to its backend, with the route's overrides applied. `signer`
+/// holds the gateway's keys for backends authenticated with `gateway_jwt`.
 pub fn mapped_target(
     route: &str,
     file: &std::path::Path,
     overrides: Option<&serde_json::Value>,
+    signer: Option<Arc<crate::backend::JwtSigner>>,
 ) -> Result<Arc<dyn Target>, StartError> {
     let (mut mapping, warnings) = crate::mapping::builtin::load(file).map_err(|d| StartError::Mapping(d.render()))?;
     if !warnings.items.is_empty() {
@@ -52,7 +56,7 @@ pub fn mapped_target(
             .overlay(o)
             .map_err(|e| StartError::Backend { route: route.to_owned(), message: format!("backend overrides: {e}") })?;
     }
-    let backend = crate::backend::Backend::new(route, &mapping.backend, None)
+    let backend = crate::backend::Backend::new(route, &mapping.backend, signer)
         .map_err(|e| StartError::Backend { route: route.to_owned(), message: e.to_string() })?;
     let base_url = mapping.backend.base_url.clone();
     Ok(Arc::new(crate::engine::MappedTarget::new(Arc::new(mapping), Arc::new(backend), base_url)))
@@ -65,15 +69,20 @@ fn build_route(
     rs: &RouteSettings,
     settings: &Settings,
     existing: Option<&Arc<dyn Target>>,
+    gateway_auth: &GatewayAuth,
 ) -> Result<Route, StartError> {
     let target: Arc<dyn Target> = match (&rs.target, existing) {
         (TargetSettings::Memory, Some(t)) => t.clone(),
         (TargetSettings::Memory, None) => Arc::new(MemoryTarget::new()),
-        (TargetSettings::Mapping { file, backend }, _) => mapped_target(name, file, backend.as_ref())?,
+        (TargetSettings::Mapping { file, backend }, _) => {
+            mapped_target(name, file, backend.as_ref(), gateway_auth.signer())?
+        }
     };
     let env = |k: &str| std::env::var(k).ok();
-    let static_tokens = StaticTokens::from_settings(&rs.auth.tokens, &env)
-        .map_err(|source| StartError::Token { route: name.to_owned(), source })?;
+    let auth = RouteAuth::from_settings(name, &rs.auth, gateway_auth, &env).map_err(|e| match e {
+        crate::auth::AuthSetupError::Token(source) => StartError::Token { route: name.to_owned(), source },
+        other => StartError::Auth(other),
+    })?;
     let options = ServiceOptions {
         scim: settings.scim.clone(),
         max_json_depth: settings.http.max_json_depth,
@@ -81,7 +90,7 @@ fn build_route(
     };
     Ok(Route {
         name: Arc::from(name),
-        auth: RouteAuth { static_tokens },
+        auth,
         service: ScimService::new(target, options),
         realm: format!("scimgate/{name}"),
     })
@@ -89,12 +98,20 @@ fn build_route(
 
 /// Builds the request-serving state from validated settings.
 pub fn build_gateway(settings: &Settings, previous: Option<&Gateway>) -> Result<Gateway, StartError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let names: Vec<&str> = settings.routes.keys().map(String::as_str).collect();
+    let gateway_auth = Arc::new(GatewayAuth::from_settings(
+        settings.oauth.as_ref(),
+        &names,
+        &env,
+        previous.map(|g| &*g.gateway_auth),
+    )?);
     let mut routes = HashMap::new();
     for (name, rs) in &settings.routes {
         let existing = previous.and_then(|g| g.routes.get(name)).map(|r| r.service.target());
-        routes.insert(name.clone(), Arc::new(build_route(name, rs, settings, existing)?));
+        routes.insert(name.clone(), Arc::new(build_route(name, rs, settings, existing, &gateway_auth)?));
     }
-    Ok(Gateway { routes, http: settings.http.clone(), https: settings.tls.is_some() })
+    Ok(Gateway { routes, http: settings.http.clone(), https: settings.tls.is_some(), gateway_auth })
 }
 
 /// A running gateway.

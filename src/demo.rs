@@ -170,6 +170,7 @@ fn route(target: TargetSettings, token: &str) -> RouteSettings {
                 sha256: None,
                 read_only: false,
             }],
+            ..Default::default()
         },
     }
 }

@@ -103,6 +103,7 @@ async fn entra_and_okta_reach_scim2_server_through_the_gateway() {
                         sha256: None,
                         read_only: false,
                     }],
+                    ..Default::default()
                 },
             },
         )]

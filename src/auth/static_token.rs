@@ -44,7 +44,7 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
+pub(crate) fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
     let hex = hex.trim();
     if hex.len() != 64 {
         return None;

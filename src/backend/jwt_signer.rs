@@ -73,7 +73,7 @@ impl JwtSigner {
             let key = SigningKey { kid: kid.to_owned(), alg, key };
             // A key of the wrong curve or size parses but cannot sign: find out now, not at the
             // first request.
-            key.sign(&serde_json::json!({})).map_err(|e| match e {
+            key.sign(&serde_json::json!({}), None).map_err(|e| match e {
                 JwtSignerError::Sign(e) => unsupported(e),
                 other => other,
             })?;
@@ -87,7 +87,24 @@ impl JwtSigner {
 
     /// Signs `claims` with the current key; the header carries `typ: JWT`, `alg` and `kid`.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, JwtSignerError> {
-        self.current.sign(claims)
+        self.current.sign(claims, None)
+    }
+
+    /// Signs `claims` with the current key under another `typ` (e.g. `at+jwt` for access tokens,
+    /// RFC 9068), so that a verifier can tell token kinds signed with the same key apart.
+    pub fn sign_with_type<T: Serialize>(&self, claims: &T, typ: &str) -> Result<String, JwtSignerError> {
+        self.current.sign(claims, Some(typ))
+    }
+
+    /// The algorithms of all keys, current first.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        let mut algs: Vec<Algorithm> = Vec::new();
+        for (_, alg) in &self.kids {
+            if !algs.contains(alg) {
+                algs.push(*alg);
+            }
+        }
+        algs
     }
 
     /// The algorithm of the current key.
@@ -112,9 +129,12 @@ impl JwtSigner {
 }
 
 impl SigningKey {
-    fn sign<T: Serialize>(&self, claims: &T) -> Result<String, JwtSignerError> {
+    fn sign<T: Serialize>(&self, claims: &T, typ: Option<&str>) -> Result<String, JwtSignerError> {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
+        if let Some(typ) = typ {
+            header.typ = Some(typ.to_owned());
+        }
         jsonwebtoken::encode(&header, claims, &self.key).map_err(JwtSignerError::Sign)
     }
 }

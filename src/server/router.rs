@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
@@ -38,6 +38,8 @@ pub struct Gateway {
     pub http: HttpSettings,
     /// Whether the listener is TLS (for URLs derived from the request).
     pub https: bool,
+    /// The gateway's signing keys and token endpoint.
+    pub gateway_auth: Arc<crate::auth::GatewayAuth>,
 }
 
 /// Shared state of the router.
@@ -65,6 +67,8 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/oauth/token", post(oauth_token))
+        .route("/.well-known/jwks.json", get(jwks))
         .fallback(scim_entry)
         .with_state(state)
 }
@@ -76,6 +80,54 @@ async fn metrics() -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
+    resp
+}
+
+/// `POST /oauth/token`: the client credentials grant (RFC 6749 §4.4); 404 when not configured.
+async fn oauth_token(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<super::PeerAddr>>,
+    req: Request,
+) -> Response {
+    let gw = state.gateway.load_full();
+    let Some(endpoint) = gw.gateway_auth.token_endpoint() else {
+        return (StatusCode::NOT_FOUND, "no token endpoint is configured\n").into_response();
+    };
+    let (parts, body) = req.into_parts();
+    let limit = crate::auth::MAX_TOKEN_REQUEST_BYTES;
+    let body = match http_body_util::Limited::new(body, limit + 1).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let reply = endpoint.handle(crate::auth::TokenRequest {
+        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        authorization: parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes),
+        body: &body,
+        peer: peer.map(|p| p.0.0.ip()),
+    });
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, axum::Json(reply.body)).into_response();
+    let h = resp.headers_mut();
+    // RFC 6749 §5.1: token answers must not be cached.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if let Some(challenge) = reply.www_authenticate {
+        h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+    }
+    if let Some(secs) = reply.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    resp
+}
+
+/// `GET /.well-known/jwks.json`: the gateway's public keys; 404 when it has none.
+async fn jwks(State(state): State<AppState>) -> Response {
+    let gw = state.gateway.load_full();
+    let Some(keys) = gw.gateway_auth.jwks() else {
+        return (StatusCode::NOT_FOUND, "no signing keys are configured\n").into_response();
+    };
+    let mut resp = axum::Json(keys).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     resp
 }
 
@@ -195,12 +247,25 @@ async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
     let Some(route) = gw.routes.get(route_name).cloned() else {
         return error_response(&ScimError::not_found(format!("no route named {route_name}")), rid);
     };
-    let principal = match route.auth.authenticate(parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes)) {
+    let authorization = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    let kind = crate::observe::request::classify(&parts.method, rest);
+    let principal = match route.auth.authenticate(authorization).await {
+        // A read-only caller asking to write is refused here, before the target sees anything.
+        Ok(p) if p.read_only && is_write(&parts.method, kind.operation) => {
+            Err(crate::auth::Rejection::INSUFFICIENT_SCOPE)
+        }
+        other => other,
+    };
+    let principal = match principal {
         Ok(p) => p,
         Err(rejection) => {
-            crate::observe::metrics().record_auth("bearer", "rejected", rejection.reason());
             tracing::info!(route = %route.name, reason = rejection.reason(), request_id = rid, "authentication rejected");
-            let mut resp = error_response(&ScimError::unauthorized(rejection.detail()), rid);
+            let e = if rejection.status() == 403 {
+                ScimError::forbidden(rejection.detail())
+            } else {
+                ScimError::unauthorized(rejection.detail())
+            };
+            let mut resp = error_response(&e, rid);
             if let Ok(v) = HeaderValue::from_str(&rejection.challenge(&route.realm)) {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
@@ -225,7 +290,6 @@ async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
         },
         read_only: principal.read_only,
     };
-    let kind = crate::observe::request::classify(&parts.method, rest);
     let started = std::time::Instant::now();
     let metrics = crate::observe::metrics();
     metrics.in_flight.inc();
@@ -261,6 +325,11 @@ async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
         });
     }
     scim_response(response, rid)
+}
+
+/// Whether a request changes state: anything but reads and searches (POST `.search`).
+fn is_write(method: &http::Method, operation: &str) -> bool {
+    !matches!(*method, http::Method::GET | http::Method::HEAD) && operation != "search"
 }
 
 /// Reads the body up to `max` bytes; larger bodies are refused with 413 without reading them all.

@@ -31,6 +31,9 @@ pub struct Settings {
     /// Where the audit stream of provisioning changes goes (stdout by default).
     #[serde(default)]
     pub audit: crate::observe::audit::AuditSettings,
+    /// The gateway's signing keys and OAuth2 token endpoint (`POST /oauth/token`).
+    #[serde(default)]
+    pub oauth: Option<crate::auth::settings::OAuthSettings>,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             scim: ScimSettings::default(),
             routes: BTreeMap::new(),
             audit: Default::default(),
+            oauth: None,
         }
     }
 }
@@ -172,6 +176,12 @@ pub struct AuthSettings {
     /// Static bearer tokens.
     #[serde(default)]
     pub tokens: Vec<StaticTokenSettings>,
+    /// Trusted JWT issuers.
+    #[serde(default)]
+    pub jwt: Vec<crate::auth::settings::JwtIssuerSettings>,
+    /// Microsoft Entra ID app-only tokens of one tenant.
+    #[serde(default)]
+    pub entra: Option<crate::auth::settings::EntraSettings>,
 }
 
 /// A static bearer token. Exactly one of `value`, `value_env`, `value_file` or `sha256` is set.
@@ -205,7 +215,7 @@ pub enum SettingsError {
 }
 
 /// Top-level settings keys; only `SCIMGATE_<KEY>...` variables naming one of them are overrides.
-const TOP_LEVEL_KEYS: [&str; 6] = ["LISTEN", "TLS", "HTTP", "SCIM", "ROUTES", "AUDIT"];
+const TOP_LEVEL_KEYS: [&str; 7] = ["LISTEN", "TLS", "HTTP", "SCIM", "ROUTES", "AUDIT", "OAUTH"];
 
 /// Whether an environment variable overrides a setting. Other `SCIMGATE_*` variables (the
 /// command line's `SCIMGATE_CONFIG` and `SCIMGATE_LOG`, secrets a token's `value_env` names) are
