@@ -94,6 +94,17 @@ async fn datahub_governance_team() {
     let group_urn = "urn:li:corpGroup:governance-team";
     assert_eq!(dh.members_of(group_urn), vec!["urn:li:corpuser:john", "urn:li:corpuser:sid"]);
 
+    // Entra reads groups without members; then no member listing is asked of DataHub.
+    dh.requests().clear();
+    let (status, body) =
+        scim.send(reqwest::Method::GET, &format!("/Groups/{group}?excludedAttributes=members"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.get("members").is_none(), "{body}");
+    let relationship_reads = dh.requests().matching(&http::Method::GET, "/openapi/v3/relationship").len();
+    assert_eq!(relationship_reads, 0, "members were read for an answer without them");
+    let (_, body) = scim.send(reqwest::Method::GET, &format!("/Groups/{group}"), None).await;
+    assert_eq!(body["members"].as_array().map(Vec::len), Some(2), "{body}");
+
     // john is removed from the group in Entra.
     scim.patch(&format!("/Groups/{group}"), json!([{"op": "Remove", "path": "members", "value": [{"value": john}]}]))
         .await;

@@ -633,6 +633,17 @@ impl Target for MappedTarget {
         self.full_resource(kind, &native_id, &record, true).await
     }
 
+    async fn get_without_members(
+        &self,
+        _ctx: &RequestCtx,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<scim::Resource, ScimError> {
+        let native_id = self.native_of(kind, id)?;
+        let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;
+        self.full_resource(kind, &native_id, &record, false).await
+    }
+
     async fn get(&self, _ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
         let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;

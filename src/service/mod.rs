@@ -240,6 +240,13 @@ impl ScimService {
         projection.apply(schema, &r)
     }
 
+    /// Whether an answer rendered with `projection` includes group members.
+    fn shows_members(&self, kind: ResourceKind, projection: &Projection) -> bool {
+        kind == ResourceKind::Group
+            && projection
+                .includes(self.model().for_kind(kind), &AttrPath { uri: None, name: "members".into(), sub: None })
+    }
+
     /// Parses and checks a filter against everything SCIM defines, then decides the terms on
     /// attributes this target does not hold (see [`unheld`]).
     fn parse_filter(&self, schema: &ResourceSchema, text: &str) -> Result<unheld::Simplified, ScimError> {
@@ -339,7 +346,11 @@ impl ScimService {
 
     async fn get(&self, req: &ScimRequest, kind: ResourceKind, id: &str) -> Result<ScimResponse, ScimError> {
         let (projection, _) = self.url_projection(req)?;
-        let r = self.target.get(&req.ctx, kind, id).await?;
+        let r = if self.shows_members(kind, &projection) {
+            self.target.get(&req.ctx, kind, id).await?
+        } else {
+            self.target.get_without_members(&req.ctx, kind, id).await?
+        };
         Ok(ScimResponse::json(200, Value::Object(self.render(kind, r, &req.base_url, &projection))))
     }
 
@@ -395,7 +406,8 @@ impl ScimService {
         };
         let r = match patched {
             Patched::Resource(r) => r,
-            Patched::Applied => self.target.get(&req.ctx, kind, id).await?,
+            Patched::Applied if self.shows_members(kind, &projection) => self.target.get(&req.ctx, kind, id).await?,
+            Patched::Applied => self.target.get_without_members(&req.ctx, kind, id).await?,
         };
         Ok(ScimResponse::json(200, Value::Object(self.render(kind, r, &req.base_url, &projection))))
     }

@@ -351,6 +351,17 @@ impl Target for MemoryTarget {
         Ok(store.render(kind, e, true))
     }
 
+    async fn get_without_members(
+        &self,
+        _ctx: &RequestCtx,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Resource, ScimError> {
+        let store = self.read();
+        let e = store.coll(kind).by_id.get(id).ok_or_else(|| not_found(kind, id))?;
+        Ok(store.render(kind, e, false))
+    }
+
     async fn list(&self, _ctx: &RequestCtx, kind: ResourceKind, query: &ListQuery) -> Result<ListPage, ScimError> {
         let store = self.read();
         let coll = store.coll(kind);

@@ -74,6 +74,13 @@ pub trait Target: Send + Sync + 'static {
     /// Reads one resource by id; `404` when absent.
     async fn get(&self, ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<Resource, ScimError>;
 
+    /// Reads one resource without its group members, for answers that will not show them (Entra
+    /// reads groups with `excludedAttributes=members`). Targets where members cost extra native
+    /// calls override it.
+    async fn get_without_members(&self, ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<Resource, ScimError> {
+        self.get(ctx, kind, id).await
+    }
+
     /// Lists resources matching `query.filter`; the SCIM layer applies projection afterwards.
     async fn list(&self, ctx: &RequestCtx, kind: ResourceKind, query: &ListQuery) -> Result<ListPage, ScimError>;
 
