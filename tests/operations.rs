@@ -224,3 +224,28 @@ async fn limits_slow_headers_and_over_concurrency() {
     assert_eq!(first.await.unwrap().unwrap(), StatusCode::OK);
     om.shutdown().await.unwrap();
 }
+
+/// A client over its rate limit gets 429 with Retry-After; another client is unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_client_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "listen: 127.0.0.1:0\nhttp:\n  rate_limit: { requests_per_second: 0.5, burst: 2 }\nroutes:\n  main:\n    target: { kind: memory }\n    auth:\n      tokens:\n        - { name: noisy, value: noisy-token }\n        - { name: quiet, value: quiet-token }\n",
+    )
+    .unwrap();
+    let settings = scimgate::settings::Settings::load(&file).unwrap();
+    let running = scimgate::app::start(&settings).await.unwrap();
+    let url = format!("{}/Users", running.scim_base_url("main", false));
+    let http = Client::new();
+    for _ in 0..2 {
+        assert_eq!(http.get(&url).bearer_auth("noisy-token").send().await.unwrap().status(), StatusCode::OK);
+    }
+    let refused = http.get(&url).bearer_auth("noisy-token").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert_eq!(http.get(&url).bearer_auth("quiet-token").send().await.unwrap().status(), StatusCode::OK);
+    running.shutdown().await.unwrap();
+}

@@ -1,5 +1,6 @@
 //! The HTTP listener: plain or TLS, HTTP/1.1 and HTTP/2, graceful shutdown.
 
+pub mod rate_limit;
 mod router;
 pub mod tls;
 

@@ -49,6 +49,8 @@ pub struct AppState {
     /// Set when shutdown starts: `/readyz` turns unready at once.
     pub draining: Arc<AtomicBool>,
     pub in_flight: Arc<Semaphore>,
+    /// Per-client buckets; kept across reloads.
+    pub rate_limiter: Arc<crate::server::rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             gateway: Arc::new(ArcSwap::from_pointee(gateway)),
             draining: Arc::new(AtomicBool::new(false)),
             in_flight: Arc::new(Semaphore::new(permits)),
+            rate_limiter: Arc::default(),
         }
     }
 }
@@ -230,7 +233,7 @@ async fn scim_entry(State(state): State<AppState>, req: Request) -> Response {
     };
     let gw = state.gateway.load_full();
     let timeout = Duration::from_secs(gw.http.request_timeout_secs.max(1));
-    match tokio::time::timeout(timeout, handle_scim(gw, req, &rid)).await {
+    match tokio::time::timeout(timeout, handle_scim(gw, &state.rate_limiter, req, &rid)).await {
         Ok(resp) => resp,
         Err(_) => error_response(
             &ScimError::gateway_timeout("the request took longer than the gateway's request timeout"),
@@ -239,7 +242,12 @@ async fn scim_entry(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
+async fn handle_scim(
+    gw: Arc<Gateway>,
+    limiter: &crate::server::rate_limit::RateLimiter,
+    req: Request,
+    rid: &str,
+) -> Response {
     let (parts, body) = req.into_parts();
     let Some((route_name, rest)) = split_scim_path(parts.uri.path()) else {
         return error_response(&ScimError::not_found(format!("nothing at {}", parts.uri.path())), rid);
@@ -272,6 +280,15 @@ async fn handle_scim(gw: Arc<Gateway>, req: Request, rid: &str) -> Response {
             return resp;
         }
     };
+    if let Some(limit) = gw.http.rate_limit
+        && let Err(wait) = limiter.check(&principal.name, limit, std::time::Instant::now())
+    {
+        tracing::info!(route = %route.name, client = %principal.name, request_id = rid, "client over its rate limit");
+        return error_response(
+            &ScimError::too_many_requests("this client is over its request rate limit", Some(wait)),
+            rid,
+        );
+    }
     let body = match read_body(&parts.headers, body, gw.http.max_body_bytes).await {
         Ok(b) => b,
         Err(e) => return error_response(&e, rid),

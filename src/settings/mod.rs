@@ -80,6 +80,8 @@ pub struct HttpSettings {
     pub max_concurrent_requests: usize,
     /// How long in-flight requests may still run once shutdown (SIGTERM) begins.
     pub shutdown_grace_secs: u64,
+    /// Optional per-client limit (by authenticated client name); beyond it 429 with Retry-After.
+    pub rate_limit: Option<crate::server::rate_limit::RateLimitSettings>,
     /// Base URL the IdP uses to reach the gateway (for `Location` and `meta.location`), when a
     /// proxy in front changes scheme or host. Derived from the request otherwise.
     pub public_base_url: Option<String>,
@@ -94,6 +96,7 @@ impl Default for HttpSettings {
             request_timeout_secs: 60,
             max_concurrent_requests: 1024,
             shutdown_grace_secs: 30,
+            rate_limit: None,
             public_base_url: None,
         }
     }
