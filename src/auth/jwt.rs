@@ -213,14 +213,15 @@ pub(crate) fn parse_unverified(token: &str) -> Result<Unverified, Reason> {
     let (Some(header), Some(payload), Some(signature)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Reason::MalformedJwt);
     };
-    if header.is_empty() || payload.is_empty() || signature.is_empty() {
-        return Err(Reason::MalformedJwt);
-    }
     let header = decode_object(header)?;
     let alg = header.get("alg").and_then(Value::as_str).ok_or(Reason::MalformedJwt)?;
+    // `none` (usually with an empty signature) is reported as what it is.
     let alg = Algorithm::from_str(alg).map_err(|_| Reason::UnsupportedAlgorithm)?;
     if header.contains_key("crit") {
         return Err(Reason::UnsupportedHeader);
+    }
+    if payload.is_empty() || signature.is_empty() {
+        return Err(Reason::MalformedJwt);
     }
     let text = |name: &str| -> Result<Option<String>, Reason> {
         match header.get(name) {

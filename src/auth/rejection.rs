@@ -33,7 +33,7 @@ pub enum Reason {
     IssuedInFuture,
     WrongAudience,
     WrongType,
-    /// A required claim (`exp`, `iss`, `aud`) is absent.
+    /// A required claim (`exp`, `iss`, `aud`) is absent, or `exp` is not a number.
     MissingClaim,
     /// `sub` is not on the allow-list.
     SubjectNotAllowed,
