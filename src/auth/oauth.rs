@@ -33,7 +33,8 @@ const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
 pub struct TokenRequest<'a> {
     pub content_type: Option<&'a str>,
     pub authorization: Option<&'a [u8]>,
-    pub body: &'a [u8],
+    /// The body, or `None` when it was larger than [`MAX_TOKEN_REQUEST_BYTES`] or unreadable.
+    pub body: Option<&'a [u8]>,
     pub peer: Option<IpAddr>,
 }
 
@@ -219,10 +220,10 @@ impl TokenEndpoint {
         if !form_type {
             return TokenReply::invalid_request("the body must be application/x-www-form-urlencoded");
         }
-        if req.body.len() > MAX_TOKEN_REQUEST_BYTES {
+        let Some(body) = req.body.filter(|b| b.len() <= MAX_TOKEN_REQUEST_BYTES) else {
             return TokenReply::invalid_request("the request body is too large");
-        }
-        let form = match parse_form(req.body) {
+        };
+        let form = match parse_form(body) {
             Ok(f) => f,
             Err(e) => return TokenReply::invalid_request(e),
         };

@@ -98,14 +98,11 @@ async fn oauth_token(
     };
     let (parts, body) = req.into_parts();
     let limit = crate::auth::MAX_TOKEN_REQUEST_BYTES;
-    let body = match http_body_util::Limited::new(body, limit + 1).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => Bytes::new(),
-    };
+    let body = http_body_util::Limited::new(body, limit).collect().await.ok().map(|c| c.to_bytes());
     let reply = endpoint.handle(crate::auth::TokenRequest {
         content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
         authorization: parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes),
-        body: &body,
+        body: body.as_deref(),
         peer: peer.map(|p| p.0.0.ip()),
     });
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
