@@ -163,3 +163,35 @@ async fn an_issuer_that_never_answered_costs_one_fetch_per_interval() {
     assert_eq!(gw.status_with("app", &token).await, 200, "the issuer is back");
     assert_eq!(jwks.hits(), 2);
 }
+
+#[tokio::test]
+async fn a_slow_refetch_does_not_hold_up_tokens_under_cached_keys() {
+    let k1 = TestKey::rsa("k1");
+    let jwks = JwksServer::start(&[&k1]).await;
+    jwks.set_cache_control(Some("max-age=1"));
+    let gw = gateway(
+        &format!("jwks_url: \"{}\"", jwks.jwks_url()),
+        "{ ttl_secs: 60, min_refetch_interval_secs: 1, fetch_timeout_secs: 10 }",
+    )
+    .await;
+    let token = k1.sign(&claims());
+    assert_eq!(gw.status_with("app", &token).await, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    jwks.set_delay(Duration::from_millis(1500));
+
+    // The first request after the keys went stale starts the (slow) refetch and waits for it;
+    // the others meanwhile use the stale keys at once.
+    let refetching = gw.status_with("app", &token);
+    let others = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let started = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(gw.status_with("app", &token).await, 200);
+        }
+        started.elapsed()
+    };
+    let (first, others_took) = tokio::join!(refetching, others);
+    assert_eq!(first, 200);
+    assert!(others_took < Duration::from_millis(700), "requests waited for the refetch: {others_took:?}");
+    assert_eq!(jwks.hits(), 2);
+}

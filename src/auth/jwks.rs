@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -204,7 +204,36 @@ pub struct JwksCache {
     /// The `jwks_uri` found through discovery, until a fetch from it fails.
     discovered: Mutex<Option<reqwest::Url>>,
     generation: AtomicU64,
+    /// A fetch is under way.
+    in_flight: AtomicBool,
     pub stats: JwksStats,
+}
+
+/// Whether a caller waits for a refetch.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// Nothing is cached: wait (concurrent first callers share the fetch).
+    Always,
+    /// The kid is unknown: wait for a fetch under way, or start one if the rate limit allows.
+    ForNewKeys,
+    /// The keys are stale but usable: start a fetch if allowed, never queue behind one.
+    Never,
+}
+
+/// Marks a fetch as under way until dropped (also when the request is cancelled mid-fetch).
+struct InFlight<'a>(&'a AtomicBool);
+
+impl<'a> InFlight<'a> {
+    fn set(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Release);
+        InFlight(flag)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -232,6 +261,7 @@ impl JwksCache {
             last_attempt: Mutex::new(None),
             discovered: Mutex::new(None),
             generation: AtomicU64::new(0),
+            in_flight: AtomicBool::new(false),
             stats: JwksStats::default(),
         })
     }
@@ -256,17 +286,17 @@ impl JwksCache {
     /// is unknown (each within the refetch rate limit).
     pub(crate) async fn key(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, Reason> {
         let Some(set) = self.cache.get(&()).await else {
-            let set = self.refresh(None).await.ok_or(Reason::KeysUnavailable)?;
+            let set = self.refresh(None, Wait::Always).await.ok_or(Reason::KeysUnavailable)?;
             return find_key(&set.keys, kid).ok_or(Reason::UnknownKey);
         };
         if Instant::now() < set.fresh_until {
             if let Some(k) = find_key(&set.keys, kid) {
                 return Ok(k);
             }
-            let set = self.refresh(Some(set.generation)).await.unwrap_or(set);
+            let set = self.refresh(Some(set.generation), Wait::ForNewKeys).await.unwrap_or(set);
             return find_key(&set.keys, kid).ok_or(Reason::UnknownKey);
         }
-        let set = self.refresh(Some(set.generation)).await.unwrap_or(set);
+        let set = self.refresh(Some(set.generation), Wait::Never).await.unwrap_or(set);
         let key = find_key(&set.keys, kid).ok_or(Reason::UnknownKey)?;
         if Instant::now() >= set.fresh_until {
             metrics().jwks_stale_uses.fetch_add(1, Ordering::Relaxed);
@@ -275,8 +305,18 @@ impl JwksCache {
     }
 
     /// Fetches the keys unless another caller already replaced generation `seen` or the rate
-    /// limit says not yet; answers the set in the cache afterwards.
-    async fn refresh(&self, seen: Option<u64>) -> Option<Arc<KeySet>> {
+    /// limit says not yet; answers the set in the cache afterwards. Callers holding usable keys
+    /// do not queue behind a fetch that cannot help them (see [`Wait`]).
+    async fn refresh(&self, seen: Option<u64>, wait: Wait) -> Option<Arc<KeySet>> {
+        let in_flight = self.in_flight.load(Ordering::Acquire);
+        let skip = match wait {
+            Wait::Always => false,
+            Wait::ForNewKeys => !in_flight && !self.attempt_due(),
+            Wait::Never => in_flight || !self.attempt_due(),
+        };
+        if skip {
+            return self.cache.get(&()).await;
+        }
         let outcome = self
             .cache
             .entry(())
@@ -289,6 +329,7 @@ impl JwksCache {
                 if !self.begin_attempt() {
                     return Op::Nop;
                 }
+                let _flag = InFlight::set(&self.in_flight);
                 match self.fetch().await {
                     Ok(set) => Op::Put(Arc::new(set)),
                     Err(e) => {
@@ -299,6 +340,11 @@ impl JwksCache {
             })
             .await;
         outcome.into_entry().map(|e| e.into_value())
+    }
+
+    fn attempt_due(&self) -> bool {
+        let last = self.last_attempt.lock().unwrap_or_else(|e| e.into_inner());
+        last.is_none_or(|t| t.elapsed() >= self.times.min_refetch)
     }
 
     fn begin_attempt(&self) -> bool {

@@ -113,6 +113,7 @@ struct JwksState {
     keys: Mutex<Vec<Value>>,
     failing: Mutex<bool>,
     cache_control: Mutex<Option<String>>,
+    delay: Mutex<std::time::Duration>,
     hits: AtomicUsize,
 }
 
@@ -124,6 +125,7 @@ impl JwksServer {
             keys: Mutex::new(keys.iter().map(|k| k.jwk_json()).collect()),
             failing: Mutex::new(false),
             cache_control: Mutex::new(None),
+            delay: Mutex::new(std::time::Duration::ZERO),
             hits: AtomicUsize::new(0),
         });
         let app = axum::Router::new()
@@ -171,6 +173,11 @@ impl JwksServer {
         *self.state.failing.lock().unwrap() = failing;
     }
 
+    /// Answers after `delay` from now on.
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        *self.state.delay.lock().unwrap() = delay;
+    }
+
     pub fn set_cache_control(&self, value: Option<&str>) {
         *self.state.cache_control.lock().unwrap() = value.map(str::to_owned);
     }
@@ -196,6 +203,8 @@ impl Drop for JwksServer {
 
 async fn serve_keys(State(state): State<Arc<JwksState>>) -> Response {
     state.hits.fetch_add(1, Ordering::SeqCst);
+    let delay = *state.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
     if *state.failing.lock().unwrap() {
         return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response();
     }
