@@ -106,7 +106,7 @@ async fn provisioning_moves_metrics_and_leaves_clean_logs_and_audit_events() {
     assert!(
         metric(&text, r#"scimgate_backend_request_duration_seconds_count{backend="openmetadata",method="GET"}"#) >= 2.0
     );
-    assert_eq!(metric(&text, r#"scimgate_auth_total{kind="bearer",outcome="rejected",reason="invalid"}"#), 1.0);
+    assert_eq!(metric(&text, r#"scimgate_auth_total{kind="static",outcome="rejected",reason="invalid"}"#), 1.0);
     assert_eq!(metric(&text, "scimgate_scim_requests_in_flight"), 0.0);
 
     // Give the pipes a moment to deliver the last lines.
