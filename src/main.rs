@@ -47,10 +47,39 @@ enum Command {
     Schema,
 }
 
-fn init_logging() {
+/// Keeps the trace exporter alive; dropping it at exit flushes the last spans.
+struct Telemetry {
+    #[cfg(feature = "otel")]
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        #[cfg(feature = "otel")]
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
+
+/// JSON logs on stderr, filtered by `SCIMGATE_LOG`; with the `otel` feature and
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are also exported over OTLP.
+fn init_logging() -> Telemetry {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
     let filter = EnvFilter::try_from_env("SCIMGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter).with(logs);
+    #[cfg(feature = "otel")]
+    if let Some((traces, provider)) = scimgate::observe::otel::layer() {
+        registry.with(traces).init();
+        return Telemetry { provider: Some(provider) };
+    }
+    registry.init();
+    Telemetry {
+        #[cfg(feature = "otel")]
+        provider: None,
+    }
 }
 
 async fn wait_for_signal() {
@@ -140,7 +169,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let _telemetry = init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

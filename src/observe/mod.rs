@@ -3,6 +3,8 @@
 pub mod audit;
 pub mod calls;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod request;
 
 pub use metrics::metrics;
