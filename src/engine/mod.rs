@@ -465,6 +465,16 @@ impl MappedTarget {
     }
 }
 
+/// The walk over a resource type's whole collection, as its `list` section describes it.
+fn list_walk(res: &Resource) -> paging::Walk<'_> {
+    paging::Walk {
+        call: &res.list.call,
+        records: &res.list.records,
+        total: res.list.total.as_ref(),
+        paging: Some(&res.list.paging),
+    }
+}
+
 /// Adds values captured while reading a record under its `_` key, so attribute mappings can read
 /// data that lives in other native resources (`$._.NAME`).
 fn attach_captures(record: &mut Value, steps: &[crate::mapping::compile::Call], scope: &Map<String, Value>) {
@@ -658,12 +668,7 @@ impl Target for MappedTarget {
         let with_members = query.with_members && kind == ResourceKind::Group;
         let records = match &query.filter {
             None => {
-                let walk = paging::Walk {
-                    call: &res.list.call,
-                    records: &res.list.records,
-                    total: res.list.total.as_ref(),
-                    paging: Some(&res.list.paging),
-                };
+                let walk = list_walk(res);
                 let (records, total) = paging::page(
                     &self.runner,
                     &walk,
@@ -693,12 +698,7 @@ impl Target for MappedTarget {
                     return Err(ScimError::invalid_filter(format!("this target cannot answer the filter `{f}`")));
                 }
                 None => {
-                    let walk = paging::Walk {
-                        call: &res.list.call,
-                        records: &res.list.records,
-                        total: res.list.total.as_ref(),
-                        paging: Some(&res.list.paging),
-                    };
+                    let walk = list_walk(res);
                     let (all, _) = paging::collect(
                         &self.runner,
                         &walk,
