@@ -152,3 +152,50 @@ fn install_crypto_provider() {
     // An error only means a provider is installed already.
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pem_ec() -> String {
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap().serialize_pem()
+    }
+
+    fn pem_rsa() -> String {
+        rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).unwrap().serialize_pem()
+    }
+
+    #[test]
+    fn signs_with_the_first_key_and_publishes_all() {
+        let (rsa, ec) = (pem_rsa(), pem_ec());
+        let signer = JwtSigner::from_pem_keys([("new", rsa.as_bytes()), ("old", ec.as_bytes())]).unwrap();
+        assert_eq!((signer.kid(), signer.algorithm()), ("new", Algorithm::RS256));
+        assert_eq!(signer.algorithms(), [Algorithm::RS256, Algorithm::ES256]);
+        let kids: Vec<_> = signer.jwk_set().keys.iter().filter_map(|k| k.common.key_id.as_deref()).collect();
+        assert_eq!(kids, ["new", "old"]);
+
+        let token = signer.sign_with_type(&serde_json::json!({"sub": "x"}), "at+jwt").unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!((header.kid.as_deref(), header.typ.as_deref()), (Some("new"), Some("at+jwt")));
+        let plain = jsonwebtoken::decode_header(signer.sign(&serde_json::json!({})).unwrap()).unwrap();
+        assert_eq!(plain.typ.as_deref(), Some("JWT"));
+
+        let key = jsonwebtoken::DecodingKey::from_jwk(signer.jwk_set().find("new").unwrap()).unwrap();
+        let mut v = jsonwebtoken::Validation::new(Algorithm::RS256);
+        v.required_spec_claims.clear();
+        v.validate_exp = false;
+        let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &v).unwrap().claims;
+        assert_eq!(claims["sub"], "x");
+    }
+
+    #[test]
+    fn refuses_bad_key_sets() {
+        let ec = pem_ec();
+        assert!(matches!(JwtSigner::from_pem_keys([]), Err(JwtSignerError::NoKeys)));
+        let twice = JwtSigner::from_pem_keys([("a", ec.as_bytes()), ("a", ec.as_bytes())]);
+        assert!(matches!(twice, Err(JwtSignerError::DuplicateKid { .. })));
+        assert!(matches!(JwtSigner::from_pem_keys([("a b", ec.as_bytes())]), Err(JwtSignerError::InvalidKid { .. })));
+        let junk = JwtSigner::from_pem_keys([("a", b"not a key".as_slice())]);
+        assert!(matches!(junk, Err(JwtSignerError::UnsupportedKey { .. })));
+    }
+}
