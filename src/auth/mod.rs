@@ -1,7 +1,10 @@
 //! Inbound authentication: turns the `Authorization` header into a [`Principal`] or a rejection.
 //!
-//! A route accepts the credential kinds its settings list. Rejections never say which part of a
-//! credential was wrong beyond a coarse reason, and never echo the credential.
+//! A route accepts the credential kinds its settings list: static tokens (`static_token`), JWTs
+//! of trusted issuers verified against their cached JWKS (`jwt`, [`JwksCache`]), and tokens the
+//! gateway issued itself at its OAuth2 token endpoint ([`TokenEndpoint`], throttled by
+//! [`FailureLimiter`]). Rejections tell the client only a coarse class ([`RejectionKind`]); the
+//! precise [`Reason`] goes to logs and [`metrics()`], and no credential is ever logged or echoed.
 
 mod jwks;
 mod jwt;
