@@ -464,3 +464,38 @@ list: { call: { method: GET, url: /users }, records: "$.items[*]", paging: { sty
     assert_eq!(created.status, 201, "{:?}", created.body);
     assert_eq!(stub.take_lines(), ["POST /api/users", "GET /api/users/u9", "GET /api/users/u9/roles"]);
 }
+
+#[tokio::test]
+async fn an_attribute_written_only_on_create_is_advertised_immutable() {
+    let stub = Stub::start().await;
+    let users = r#"
+id: { read: $.id }
+attributes:
+  - { scim: userName, native: login }
+  - { scim: title, create: jobTitle, update: false, read: $.jobTitle }
+  - { scim: displayName, native: name }
+get: [{ method: GET, url: "/users/{id}" }]
+create: [{ name: create user, method: POST, url: /users, body: "{doc}" }]
+update: { style: put, steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }] }
+delete: [{ method: DELETE, url: "/users/{id}" }]
+list: { call: { method: GET, url: /users }, records: "$.items[*]", paging: { style: offset, max_limit: 10 } }
+"#;
+    let gw = Gateway::start(&mapping("", users, PLAIN_GROUPS), &stub).await;
+    let schemas = gw.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    let mutability = |name: &str| {
+        schemas.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .map(|a| a["mutability"].clone())
+    };
+    assert_eq!(mutability("title"), Some(json!("immutable")), "{}", schemas.body);
+    assert_eq!(mutability("displayName"), Some(json!("readWrite")));
+
+    stub.get_json("/api/users/u1", json!({"id": "u1", "login": "ann", "jobTitle": "Engineer", "name": "Ann"}));
+    let changed = gw.patch("/Users/u1", json!([{"op": "replace", "path": "title", "value": "Boss"}])).await;
+    assert_eq!(changed.status, 400, "{:?}", changed.body);
+    assert_eq!(changed.body["scimType"], "mutability");
+    assert!(stub.take().iter().all(|r| r.method == "GET"), "nothing was written");
+}

@@ -1299,7 +1299,44 @@ fn advertised(r: &Resource) -> ResourceSchema {
             adjust(&mut schema, a);
         }
     }
+    mark_create_only(&mut schema, r);
     schema
+}
+
+/// An attribute that some mapping writes on create but none on update (nor through a trigger) is
+/// advertised `immutable`: an IdP reading /Schemas then knows a later change will not reach the
+/// application.
+fn mark_create_only(schema: &mut ResourceSchema, r: &Resource) {
+    let mut names: Vec<String> = r.attrs.iter().filter_map(|a| a.scim.as_ref().map(|s| top_name(&s.path))).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let same = |a: &&Attr| a.scim.as_ref().is_some_and(|s| top_name(&s.path) == name);
+        let created = r.attrs.iter().filter(same).any(|a| a.create.is_some());
+        let updated = r.attrs.iter().filter(same).any(|a| a.update.is_some());
+        let triggered = r.triggers.iter().any(|t| top_name(&t.attr) == name);
+        if !created || updated || triggered {
+            continue;
+        }
+        let (uri, attr) = match name.rsplit_once(':') {
+            Some((u, a)) => (Some(u.to_owned()), a.to_owned()),
+            None => (None, name.clone()),
+        };
+        let core_id = schema.core.id.to_ascii_lowercase();
+        let def = match uri {
+            Some(u) if u != core_id => {
+                schema.extensions.iter_mut().find(|(e, _)| e.id.eq_ignore_ascii_case(&u)).and_then(|(e, _)| {
+                    Arc::make_mut(e).attributes.iter_mut().find(|d| d.name.eq_ignore_ascii_case(&attr))
+                })
+            }
+            _ => Arc::make_mut(&mut schema.core).attributes.iter_mut().find(|d| d.name.eq_ignore_ascii_case(&attr)),
+        };
+        if let Some(def) = def
+            && def.mutability == Mutability::ReadWrite
+        {
+            def.mutability = Mutability::Immutable;
+        }
+    }
 }
 
 /// The top-level attribute (URN-qualified for extensions) a SCIM path addresses, lower-cased.
