@@ -45,6 +45,28 @@ enum Command {
     },
     /// Print the JSON Schema of the mapping format (as committed in `mappings/schema.json`).
     Schema,
+    /// Replay a corpus of IdP cases (built in: Entra in both modes and Okta) against a SCIM base
+    /// URL; prints a pass/fail table and exits non-zero on any failure.
+    Replay {
+        /// The SCIM base URL, e.g. `https://host/route/scim/v2`.
+        #[arg(long)]
+        url: String,
+        /// Bearer token for the server.
+        #[arg(long, env = "SCIMGATE_REPLAY_TOKEN")]
+        token: String,
+        /// A corpus file in the same format (default: the built-in corpus).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Only this case (repeatable).
+        #[arg(long = "case")]
+        cases: Vec<String>,
+        /// Write a JUnit XML report to this file.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Check every expectation, even on attributes the server does not advertise in /Schemas.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 /// Keeps the trace exporter alive; dropping it at exit flushes the last spans.
@@ -136,6 +158,16 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Schema => {
             print!("{}", scimgate::cli::schema_text());
             Ok(())
+        }
+        Command::Replay { url, token, corpus, cases, junit, strict } => {
+            let args =
+                scimgate::cli::replay::ReplayArgs { url, token, corpus, cases, junit, skip_unadvertised: !strict };
+            let report = scimgate::cli::replay::run(&args, &mut std::io::stdout()).await.map_err(|e| e.to_string())?;
+            if report.failed() == 0 {
+                Ok(())
+            } else {
+                Err(format!("{} of {} cases failed", report.failed(), report.cases.len()))
+            }
         }
         Command::Demo { target, listen, token } => {
             let token = token.unwrap_or_else(random_token);
