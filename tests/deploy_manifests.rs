@@ -85,3 +85,10 @@ fn scimgate_containers_run_locked_down() {
         assert!(spec["terminationGracePeriodSeconds"].as_u64().unwrap() > 25, "{file}");
     }
 }
+
+#[test]
+fn the_example_settings_file_passes_check() {
+    let file = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/scimgate.example.yaml"));
+    let check = scimgate::cli::check::check_paths(&[file], &[]);
+    assert!(check.is_ok(), "{}", check.render());
+}
