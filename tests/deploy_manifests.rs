@@ -53,7 +53,7 @@ fn manifests_validate_and_carry_working_settings() {
     for (layout, env) in report["scimgate_env"].as_object().unwrap() {
         let env: Vec<(String, String)> =
             env.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect();
-        let check = scimgate::cli::check::check_paths(&[file.clone()], &env);
+        let check = scimgate::cli::check::check_paths(std::slice::from_ref(&file), &env);
         assert!(check.is_ok(), "{layout}: {}", check.render());
         let loaded = scimgate::settings::Settings::load_with_env(&file, env.clone()).unwrap();
         assert!(loaded.routes.contains_key("catalog"));
