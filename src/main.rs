@@ -45,6 +45,32 @@ enum Command {
     },
     /// Print the JSON Schema of the mapping format (as committed in `mappings/schema.json`).
     Schema,
+    /// Show the native calls a SCIM request would make through a mapping; no write is ever sent.
+    Explain {
+        /// The mapping file (or `builtin:NAME`); or use --config and --route.
+        mapping: Option<PathBuf>,
+        /// A settings file whose route's mapping and backend overrides to use.
+        #[arg(long, requires = "route")]
+        config: Option<PathBuf>,
+        /// The route in --config.
+        #[arg(long)]
+        route: Option<String>,
+        /// HTTP method of the SCIM request.
+        #[arg(long, short = 'X', default_value = "GET")]
+        method: String,
+        /// Path below /scim/v2, e.g. `/Users` or `/Groups/ID`.
+        #[arg(long)]
+        path: String,
+        /// The request body: a file, or `-` for standard input.
+        #[arg(long)]
+        body: Option<PathBuf>,
+        /// JSON fixtures answering reads: {"GET /path?query": body, …}.
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+        /// Answer reads from the application itself (writes are still never sent).
+        #[arg(long)]
+        live: bool,
+    },
     /// Replay a corpus of IdP cases (built in: Entra in both modes and Okta) against a SCIM base
     /// URL; prints a pass/fail table and exits non-zero on any failure.
     Replay {
@@ -157,6 +183,22 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Schema => {
             print!("{}", scimgate::cli::schema_text());
+            Ok(())
+        }
+        Command::Explain { mapping, config, route, method, path, body, fixtures, live } => {
+            let body = match body {
+                Some(p) if p.as_os_str() == "-" => {
+                    let mut text = String::new();
+                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
+                    Some(text)
+                }
+                Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?),
+                None => None,
+            };
+            let args =
+                scimgate::cli::explain::ExplainArgs { mapping, config, route, method, path, body, fixtures, live };
+            let (text, _) = scimgate::cli::explain::run(&args).await.map_err(|e| e.to_string())?;
+            print!("{text}");
             Ok(())
         }
         Command::Replay { url, token, corpus, cases, junit, strict } => {

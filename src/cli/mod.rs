@@ -3,6 +3,7 @@
 //! They live in the library so that tests run them exactly as the binary does.
 
 pub mod check;
+pub mod explain;
 pub mod replay;
 
 /// The JSON Schema of the mapping format as `scimgate schema` prints it and `mappings/schema.json`
