@@ -53,6 +53,7 @@ fn openmetadata_create_patch_disable_delete_and_member_add() {
     assert_eq!(calls(&out)[0], "POST /api/v1/users", "{out}");
     assert!(out.contains(r#""name": "jane_x.com""#) && out.contains(r#""scimUserName": "Jane@X.com""#), "{out}");
     assert!(out.contains("SCIM answer: 201"), "{out}");
+    assert!(out.contains("`name` on create ← scim `userName` | lower | slug"), "where the name comes from: {out}");
 
     // Entra's default-mode disable and Okta's no-path one both become the soft delete.
     for body in [ENTRA_DISABLE, OKTA_PATCH] {

@@ -221,8 +221,46 @@ pub async fn explain(args: &ExplainArgs) -> Result<(Vec<RecordedCall>, u16, Opti
     Ok((calls, response.status, response.body))
 }
 
+/// Where native values come from: for each attribute mapping of the requested resource type whose
+/// SCIM attribute the request names, the native field it writes and the transforms on the way.
+pub fn provenance(mapping: &CompiledMapping, args: &ExplainArgs) -> Vec<String> {
+    let path = args.path.trim_start_matches('/');
+    let res =
+        if path.len() >= 6 && path[..6].eq_ignore_ascii_case("groups") { &mapping.groups } else { &mapping.users };
+    let body = args.body.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let mut lines = Vec::new();
+    for a in &res.attrs {
+        let Some(scim) = &a.scim else { continue };
+        let top = crate::mapping::compile::top_name(&scim.path);
+        let short = top.rsplit(':').next().unwrap_or(&top).to_owned();
+        if !body.contains(&format!("\"{short}")) && !body.contains(&format!(".{short}")) {
+            continue;
+        }
+        let transforms: Vec<&str> = a.to_native.iter().map(|s| s.transform.name()).collect();
+        let via = if transforms.is_empty() { String::new() } else { format!(" | {}", transforms.join(" | ")) };
+        let target = |p: &Option<crate::mapping::native_path::NativePath>| {
+            p.as_ref().filter(|p| !p.segments.is_empty()).map(|p| format!("`{p}`"))
+        };
+        let fields = match (target(&a.create), target(&a.update)) {
+            (Some(c), Some(u)) if c == u => c,
+            (Some(c), Some(u)) => format!("{c} on create, {u} on update"),
+            (Some(c), None) => format!("{c} on create"),
+            (None, Some(u)) => format!("{u} on update"),
+            (None, None) => continue,
+        };
+        lines.push(format!("   {fields} ← scim `{}`{via}", scim.text));
+    }
+    lines
+}
+
 /// The printed form.
-pub fn render(calls: &[RecordedCall], status: u16, body: Option<&Value>, backend: &BackendSettings) -> String {
+pub fn render(
+    calls: &[RecordedCall],
+    status: u16,
+    body: Option<&Value>,
+    backend: &BackendSettings,
+    sources: &[String],
+) -> String {
     let mut out = String::new();
     if calls.is_empty() {
         out.push_str("No native call.\n");
@@ -250,6 +288,13 @@ pub fn render(calls: &[RecordedCall], status: u16, body: Option<&Value>, backend
             backend.headers.keys().cloned().collect::<Vec<_>>().join(", ")
         }
     ));
+    if !sources.is_empty() {
+        out.push_str("Where the values come from:\n");
+        for line in sources {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     out.push_str(&format!("SCIM answer: {status}\n"));
     if let Some(b) = body {
         out.push_str(&serde_json::to_string_pretty(b).unwrap_or_default());
@@ -260,7 +305,8 @@ pub fn render(calls: &[RecordedCall], status: u16, body: Option<&Value>, backend
 
 /// `scimgate explain`, end to end: returns the text to print and whether the SCIM answer was a success.
 pub async fn run(args: &ExplainArgs) -> Result<(String, bool), ExplainError> {
-    let (_, backend) = resolve(args)?;
+    let (mapping, backend) = resolve(args)?;
+    let sources = provenance(&mapping, args);
     let (calls, status, body) = explain(args).await?;
-    Ok((render(&calls, status, body.as_ref(), &backend), status < 400))
+    Ok((render(&calls, status, body.as_ref(), &backend, &sources), status < 400))
 }
