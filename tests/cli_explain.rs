@@ -123,3 +123,42 @@ async fn live_reads_come_from_the_application_and_no_write_reaches_it() {
     assert_eq!(om.user(&id).unwrap()["deleted"], false, "the user was not touched");
     om.shutdown().await.unwrap();
 }
+
+const SCIM_RECORDS: &str = r#"{"GET /scim/v2/Users/u-1": {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"id":"u-1","userName":"jane","active":true},
+    "GET /scim/v2/Groups/g-1": {"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"id":"g-1","displayName":"g","members":[]}}"#;
+
+#[test]
+fn scim_to_scim_patch_disable_delete_and_member_add() {
+    for body in [ENTRA_DISABLE, OKTA_PATCH] {
+        let out = explain(&["builtin:scim", "-X", "PATCH", "--path", "/Users/u-1"], Some(body), Some(SCIM_RECORDS));
+        assert_eq!(calls(&out)[..2], ["GET /scim/v2/Users/u-1", "PUT /scim/v2/Users/u-1"], "{out}");
+        assert!(out.contains(r#""active": false"#), "clean RFC 7644 with a boolean: {out}");
+    }
+    let out = explain(&["builtin:scim", "-X", "DELETE", "--path", "/Users/u-1"], None, Some(SCIM_RECORDS));
+    assert_eq!(calls(&out), ["DELETE /scim/v2/Users/u-1"], "{out}");
+    let add = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"value":"u-1"}]}]}"#;
+    let out = explain(&["builtin:scim", "-X", "PATCH", "--path", "/Groups/g-1"], Some(add), Some(SCIM_RECORDS));
+    assert!(calls(&out).contains(&"PATCH /scim/v2/Groups/g-1".to_owned()), "{out}");
+    assert!(out.contains(r#""value": "u-1""#), "{out}");
+}
+
+#[test]
+fn collibra_and_datahub_deletes() {
+    let out = explain(&["builtin:collibra", "-X", "DELETE", "--path", "/Users/u-1"], None, None);
+    assert_eq!(
+        calls(&out),
+        ["DELETE /rest/2.0/mappings/externalSystem/scim/mappedResource/u-1", "DELETE /rest/2.0/users/u-1"],
+        "{out}"
+    );
+    // DataHub ids are the base64url of the URN.
+    let fixtures = r#"{"HEAD /openapi/v3/entity/corpuser/urn%3Ali%3Acorpuser%3Ajane": {}}"#;
+    let out = explain(
+        &["builtin:datahub", "-X", "DELETE", "--path", "/Users/dXJuOmxpOmNvcnB1c2VyOmphbmU"],
+        None,
+        Some(fixtures),
+    );
+    assert!(
+        calls(&out).iter().any(|c| c.starts_with("DELETE /openapi/v3/entity/corpuser/urn%3Ali%3Acorpuser%3Ajane")),
+        "{out}"
+    );
+}
