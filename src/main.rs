@@ -61,10 +61,11 @@ enum Command {
         /// Path below /scim/v2, e.g. `/Users` or `/Groups/ID`.
         #[arg(long)]
         path: String,
-        /// The request body: a file, or `-` for standard input.
+        /// The request body: a file, or `-` for standard input (read from a pipe when omitted).
         #[arg(long)]
         body: Option<PathBuf>,
-        /// JSON fixtures answering reads: {"GET /path?query": body, …}.
+        /// JSON answering reads: {"GET /path?query": body, "GET /path": {"status": 404}, …};
+        /// unanswered reads get 404.
         #[arg(long)]
         fixtures: Option<PathBuf>,
         /// Answer reads from the application itself (writes are still never sent).
@@ -186,18 +187,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Explain { mapping, config, route, method, path, body, fixtures, live } => {
-            let body = match body {
-                Some(p) if p.as_os_str() == "-" => {
-                    let mut text = String::new();
-                    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| e.to_string())?;
-                    Some(text)
-                }
-                Some(p) => Some(std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?),
-                None => None,
-            };
+            let body = scimgate::cli::explain::read_body(body.as_deref(), &method).map_err(|e| e.to_string())?;
             let args =
                 scimgate::cli::explain::ExplainArgs { mapping, config, route, method, path, body, fixtures, live };
-            let (text, _) = scimgate::cli::explain::run(&args).await.map_err(|e| e.to_string())?;
+            let text = scimgate::cli::explain::run(&args).await.map_err(|e| e.to_string())?;
             print!("{text}");
             Ok(())
         }

@@ -1,45 +1,61 @@
 //! `scimgate explain`: the native calls a SCIM request would produce, without sending any write.
 //!
-//! The request goes through the real dialect layer, SCIM service and mapping engine; only the
-//! transport is replaced by a recorder. Reads are answered from a fixtures file (or, with `--live`,
-//! by the application itself); writes are answered with a synthetic success and never leave the
-//! process. Credentials are added by the backend client, after the recorder, so none is printed.
+//! The request goes through the same layers as in the gateway (the IdP dialect normalisation, the
+//! SCIM service and the mapping engine); only the transport under the engine is replaced by a
+//! recorder ([`recorder`]). Reads are answered from a fixtures file, or with `--live` by the
+//! application itself; writes get a synthetic success and never leave the process. The printed
+//! headers are those the application would receive, with every credential masked ([`headers`]),
+//! and each call says which part of the mapping made it and where its fields come from
+//! ([`sources`]).
 
-use std::collections::BTreeMap;
+mod headers;
+mod recorder;
+mod sources;
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use http::Method;
 use serde_json::Value;
 
-use crate::backend::{Backend, BackendError, BackendSettings, NativeRequest, NativeResponse};
+use crate::backend::{AuthSettings, Backend, BackendSettings};
 use crate::engine::MappedTarget;
-use crate::engine::calls::Transport;
 use crate::mapping::CompiledMapping;
 use crate::service::{ScimRequest, ScimService, ServiceOptions};
-use crate::settings::{ScimSettings, Settings, TargetSettings};
+use crate::settings::{HttpSettings, ScimSettings, Settings, TargetSettings};
 use crate::target::RequestCtx;
+
+pub use headers::MASK;
+pub use recorder::{Answer, Fixture, Fixtures, RecordedCall, SYNTHETIC_ID};
+
+/// Largest request body read for an explain run (the gateway's default body limit).
+const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// What `scimgate explain` was asked.
 #[derive(Debug, Clone, Default)]
 pub struct ExplainArgs {
     /// A mapping file (or `builtin:NAME`), unless `config` and `route` are given.
     pub mapping: Option<PathBuf>,
+    /// A settings file whose route gives the mapping, its backend overrides and SCIM settings.
     pub config: Option<PathBuf>,
     pub route: Option<String>,
     pub method: String,
     /// The path below `/scim/v2`, e.g. `/Users/123?attributes=userName`.
     pub path: String,
+    /// The SCIM request body, as Entra, Okta or any SCIM client sends it.
     pub body: Option<String>,
-    /// JSON object: `"GET /api/v1/users/42"` (path and query as the application sees them) → the
-    /// answer body (status 200), or `{"status": 404, "body": …}`.
+    /// A JSON object answering reads: `"GET /path?query"` → the answer body (status 200), or
+    /// `{"status": N, "body": …}`. See [`Fixtures`].
     pub fixtures: Option<PathBuf>,
     /// Answer reads from the application itself (writes are still never sent).
     pub live: bool,
 }
 
+/// Why an explain run could not happen. A SCIM error answer is not one: it is part of the
+/// explanation.
 #[derive(Debug, thiserror::Error)]
 pub enum ExplainError {
     #[error("{0}")]
@@ -48,163 +64,104 @@ pub enum ExplainError {
     Mapping(String),
 }
 
-/// One recorded native call.
+/// What the run found: the calls in order and the SCIM answer the IdP would get.
 #[derive(Debug, Clone)]
-pub struct RecordedCall {
-    pub step: String,
-    pub method: Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
+pub struct Explanation {
+    pub calls: Vec<RecordedCall>,
+    pub status: u16,
     pub body: Option<Value>,
-    /// Whether the call was answered by the live application.
-    pub live: bool,
 }
 
-/// The recorder standing in for the backend.
-struct Recorder {
-    calls: Mutex<Vec<RecordedCall>>,
-    /// Records the synthetic writes created, by id, so a read-back finds them.
-    written: Mutex<Vec<(String, Value)>>,
-    fixtures: BTreeMap<String, Value>,
-    base_path: String,
-    live: Option<Backend>,
+/// The mapping, backend and service settings a request would use.
+struct Resolved {
+    mapping: CompiledMapping,
+    backend: BackendSettings,
+    scim: ScimSettings,
+    http: HttpSettings,
+    route: String,
+    /// Signing keys for `gateway_jwt` backends, from the settings file (needed with `--live`).
+    settings: Option<Settings>,
 }
 
-fn path_and_query(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => match u.query() {
-            Some(q) => format!("{}?{q}", u.path()),
-            None => u.path().to_owned(),
-        },
-        Err(_) => url.to_owned(),
-    }
+fn input<E: std::fmt::Display>(context: &str) -> impl FnOnce(E) -> ExplainError + '_ {
+    move |e| ExplainError::Input(format!("{context}: {e}"))
 }
 
-fn reply(status: u16, body: &Value) -> NativeResponse {
-    let mut headers = http::HeaderMap::new();
-    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    NativeResponse { status, headers, body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()) }
-}
-
-#[async_trait]
-impl Transport for Recorder {
-    async fn send(&self, req: NativeRequest) -> Result<NativeResponse, BackendError> {
-        let read = matches!(req.method, Method::GET | Method::HEAD);
-        let body = req.body.as_ref().map(|b| {
-            serde_json::from_slice(b).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
-        });
-        let mut headers: Vec<(String, String)> =
-            req.headers.iter().map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("…").to_owned())).collect();
-        headers.sort();
-        let live = read && self.live.is_some();
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(RecordedCall {
-                step: req.step.to_string(),
-                method: req.method.clone(),
-                url: req.url.clone(),
-                headers,
-                body: body.clone(),
-                live,
-            });
-        }
-        if let (true, Some(backend)) = (read, &self.live) {
-            return backend.send(req).await;
-        }
-        let key = format!("{} {}", req.method, path_and_query(&req.url));
-        let short = key.replacen(&self.base_path, "", 1);
-        if let Some(f) = self.fixtures.get(&key).or_else(|| self.fixtures.get(&short)) {
-            let (status, body) = match (f.get("status").and_then(Value::as_u64), f.get("body")) {
-                (Some(s), Some(b)) if f.as_object().is_some_and(|o| o.len() == 2) => (s as u16, b.clone()),
-                _ => (200, f.clone()),
-            };
-            return Ok(reply(status, &body));
-        }
-        if read {
-            let path = path_and_query(&req.url);
-            let created = self.written.lock().ok().and_then(|w| {
-                w.iter().find(|(id, _)| path.split(['/', '?']).any(|seg| seg == id)).map(|(_, v)| v.clone())
-            });
-            return Ok(match created {
-                Some(v) => reply(200, &v),
-                None => reply(404, &serde_json::json!({"message": "no fixture for this read"})),
-            });
-        }
-        // A write: succeed with what was sent, plus an id when the answer needs one.
-        let mut echoed = body.unwrap_or(Value::Null);
-        if let Value::Object(o) = &mut echoed
-            && !o.contains_key("id")
-        {
-            o.insert("id".into(), Value::String("00000000-0000-0000-0000-0000000e4a11".into()));
-        }
-        if let Some(id) = echoed.get("id").and_then(Value::as_str)
-            && let Ok(mut w) = self.written.lock()
-        {
-            w.push((id.to_owned(), echoed.clone()));
-        }
-        let status = if req.method == Method::POST { 201 } else { 200 };
-        Ok(reply(status, &echoed))
-    }
-}
-
-/// The mapping and backend settings the request would use.
-fn resolve(args: &ExplainArgs) -> Result<(CompiledMapping, BackendSettings), ExplainError> {
-    let (file, overrides) = match (&args.config, &args.route, &args.mapping) {
-        (Some(config), Some(route), _) => {
+fn resolve(args: &ExplainArgs) -> Result<Resolved, ExplainError> {
+    let (file, overrides, settings, route) = match (&args.config, &args.route, &args.mapping) {
+        (Some(config), Some(route), None) => {
             let settings = Settings::load(config).map_err(|e| ExplainError::Input(e.to_string()))?;
             let rs = settings
                 .routes
                 .get(route)
                 .ok_or_else(|| ExplainError::Input(format!("{} has no route `{route}`", config.display())))?;
             match &rs.target {
-                TargetSettings::Mapping { file, backend } => (file.clone(), backend.clone()),
+                TargetSettings::Mapping { file, backend } => {
+                    (file.clone(), backend.clone(), Some(settings), route.clone())
+                }
                 TargetSettings::Memory => {
                     return Err(ExplainError::Input(format!("route `{route}` is the memory target: no native calls")));
                 }
             }
         }
-        (_, _, Some(file)) => (file.clone(), None),
-        _ => return Err(ExplainError::Input("give a mapping file, or --config and --route".into())),
+        (None, None, Some(file)) => (file.clone(), None, None, "explain".to_owned()),
+        _ => return Err(ExplainError::Input("give a mapping file, or --config and --route (not both)".into())),
     };
     let (mapping, _) = crate::mapping::builtin::load(&file).map_err(|d| ExplainError::Mapping(d.render()))?;
     let backend = match &overrides {
-        Some(o) => mapping.backend.overlay(o).map_err(|e| ExplainError::Input(format!("backend overrides: {e}")))?,
+        Some(o) => mapping.backend.overlay(o).map_err(input("backend overrides"))?,
         None => mapping.backend.clone(),
     };
-    Ok((mapping, backend))
+    let (scim, http) = settings.as_ref().map(|s| (s.scim.clone(), s.http.clone())).unwrap_or_default();
+    Ok(Resolved { mapping, backend, scim, http, route, settings })
 }
 
-fn load_fixtures(path: Option<&Path>) -> Result<BTreeMap<String, Value>, ExplainError> {
-    let Some(path) = path else { return Ok(BTreeMap::new()) };
-    let text = std::fs::read_to_string(path).map_err(|e| ExplainError::Input(format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| ExplainError::Input(format!("{}: {e}", path.display())))
-}
-
-/// Runs the request and returns the recorded calls and the SCIM answer.
-pub async fn explain(args: &ExplainArgs) -> Result<(Vec<RecordedCall>, u16, Option<Value>), ExplainError> {
-    let (mapping, backend_settings) = resolve(args)?;
-    let base_url = backend_settings.base_url.clone();
-    let base_path =
-        reqwest::Url::parse(&base_url).map(|u| u.path().trim_end_matches('/').to_owned()).unwrap_or_default();
-    let live = if args.live {
-        Some(Backend::new("explain", &backend_settings, None).map_err(|e| ExplainError::Input(e.to_string()))?)
-    } else {
-        None
+/// The client for `--live` reads, with the route's credential.
+fn live_backend(r: &Resolved) -> Result<Backend, ExplainError> {
+    let signer = match (&r.backend.auth, &r.settings) {
+        (AuthSettings::GatewayJwt { .. }, Some(s)) => {
+            let env = |k: &str| std::env::var(k).ok();
+            let names: Vec<&str> = s.routes.keys().map(String::as_str).collect();
+            crate::auth::GatewayAuth::from_settings(s.oauth.as_ref(), &names, &env, None)
+                .map_err(input("oauth settings"))?
+                .signer()
+        }
+        _ => None,
     };
-    let recorder = Arc::new(Recorder {
-        calls: Mutex::new(Vec::new()),
-        written: Mutex::new(Vec::new()),
-        fixtures: load_fixtures(args.fixtures.as_deref())?,
-        base_path,
-        live,
-    });
-    let target = Arc::new(MappedTarget::new(Arc::new(mapping), recorder.clone(), base_url));
-    let options = ServiceOptions { scim: ScimSettings::default(), max_json_depth: 64, max_body_bytes: 1 << 20 };
+    Backend::new(&r.route, &r.backend, signer).map_err(input("--live"))
+}
+
+/// Runs the request through the dialect layer, the SCIM service and the engine over the recorder.
+pub async fn explain(args: &ExplainArgs) -> Result<Explanation, ExplainError> {
+    let resolved = resolve(args)?;
+    explain_resolved(args, resolved).await
+}
+
+async fn explain_resolved(args: &ExplainArgs, r: Resolved) -> Result<Explanation, ExplainError> {
+    let fixtures = match &args.fixtures {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(input(&path.display().to_string()))?;
+            Fixtures::parse(&text)?
+        }
+        None => Fixtures::default(),
+    };
+    let live = if args.live { Some(live_backend(&r)?) } else { None };
+    let steps = sources::Steps::of(&r.mapping);
+    let base_url = r.backend.base_url.clone();
+    let recorder = recorder::Recorder::new(&base_url, fixtures, steps.expected, live)?;
+    let target = Arc::new(MappedTarget::new(Arc::new(r.mapping), recorder.clone(), base_url));
+    let options = ServiceOptions {
+        scim: r.scim,
+        max_json_depth: r.http.max_json_depth,
+        max_body_bytes: r.http.max_body_bytes.min(MAX_BODY_BYTES),
+    };
     let service = ScimService::new(target, options);
     let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| ExplainError::Input(format!("`{}` is no HTTP method", args.method)))?;
-    let (path, query) = match args.path.split_once('?') {
+    let path = if args.path.starts_with('/') { args.path.clone() } else { format!("/{}", args.path) };
+    let (path, query) = match path.split_once('?') {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
-        None => (args.path.clone(), None),
+        None => (path, None),
     };
     let request = ScimRequest {
         method,
@@ -212,101 +169,118 @@ pub async fn explain(args: &ExplainArgs) -> Result<(Vec<RecordedCall>, u16, Opti
         query,
         content_type: Some("application/scim+json".into()),
         body: Bytes::from(args.body.clone().unwrap_or_default()),
-        base_url: "https://gateway.example/route/scim/v2".into(),
-        ctx: RequestCtx { request_id: "explain".into(), route: Arc::from("explain"), principal: None },
+        base_url: format!("https://gateway.example/{}/scim/v2", r.route),
+        ctx: RequestCtx { request_id: "explain".into(), route: Arc::from(r.route.as_str()), principal: None },
         read_only: false,
     };
     let response = service.handle(request).await;
-    let calls = recorder.calls.lock().map(|c| c.clone()).unwrap_or_default();
-    Ok((calls, response.status, response.body))
+    Ok(Explanation { calls: recorder.calls(), status: response.status, body: response.body })
 }
 
-/// Where native values come from: for each attribute mapping of the requested resource type whose
-/// SCIM attribute the request names, the native field it writes and the transforms on the way.
-pub fn provenance(mapping: &CompiledMapping, args: &ExplainArgs) -> Vec<String> {
-    let path = args.path.trim_start_matches('/');
-    let res =
-        if path.len() >= 6 && path[..6].eq_ignore_ascii_case("groups") { &mapping.groups } else { &mapping.users };
-    let body = args.body.as_deref().unwrap_or_default().to_ascii_lowercase();
-    let mut lines = Vec::new();
-    for a in &res.attrs {
-        let Some(scim) = &a.scim else { continue };
-        let top = crate::mapping::compile::top_name(&scim.path);
-        let short = top.rsplit(':').next().unwrap_or(&top).to_owned();
-        if !body.contains(&format!("\"{short}")) && !body.contains(&format!(".{short}")) {
-            continue;
-        }
-        let transforms: Vec<&str> = a.to_native.iter().map(|s| s.transform.name()).collect();
-        let via = if transforms.is_empty() { String::new() } else { format!(" | {}", transforms.join(" | ")) };
-        let target = |p: &Option<crate::mapping::native_path::NativePath>| {
-            p.as_ref().filter(|p| !p.segments.is_empty()).map(|p| format!("`{p}`"))
-        };
-        let fields = match (target(&a.create), target(&a.update)) {
-            (Some(c), Some(u)) if c == u => c,
-            (Some(c), Some(u)) => format!("{c} on create, {u} on update"),
-            (Some(c), None) => format!("{c} on create"),
-            (None, Some(u)) => format!("{u} on update"),
-            (None, None) => continue,
-        };
-        lines.push(format!("   {fields} ← scim `{}`{via}", scim.text));
+/// How the answer to a call is described.
+fn describe_answer(answer: &Answer) -> String {
+    match answer {
+        Answer::Fixture(s) => format!("{s} from the fixtures"),
+        Answer::Written(s) => format!("{s}: the record as the writes above left it"),
+        Answer::NoFixture => "404: no fixture answers this read".to_owned(),
+        Answer::Synthetic(s) => format!("{s}: a synthetic success; NOT SENT"),
+        Answer::Live(s) => format!("{s} from the application"),
+        Answer::LiveFailed(e) => format!("no answer from the application: {e}"),
+        Answer::Refused(reason) => format!("refused, not sent: {reason}"),
     }
-    lines
 }
 
-/// The printed form.
-pub fn render(
-    calls: &[RecordedCall],
-    status: u16,
-    body: Option<&Value>,
-    backend: &BackendSettings,
-    sources: &[String],
-) -> String {
+/// The printed form: each call (method, URL, headers, body, where its values come from, how it
+/// was answered), what the request names that no call shows, then the SCIM answer.
+pub fn render(e: &Explanation, mapping: &CompiledMapping, backend: &BackendSettings, args: &ExplainArgs) -> String {
+    let steps = sources::Steps::of(mapping);
+    let kind = sources::kind(&args.path);
+    let res = sources::resource(mapping, kind);
+    let requested = args
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .map(|b| sources::requested(&b))
+        .unwrap_or_default();
     let mut out = String::new();
-    if calls.is_empty() {
+    if e.calls.is_empty() {
         out.push_str("No native call.\n");
     }
-    for (i, c) in calls.iter().enumerate() {
-        let source = if c.live { " (answered by the application)" } else { "" };
-        out.push_str(&format!("{}. {} {}    [step: {}]{source}\n", i + 1, c.method, c.url, c.step));
-        for (n, v) in &c.headers {
-            let sensitive = ["authorization", "cookie", "token", "secret", "key"].iter().any(|s| n.contains(s));
-            out.push_str(&format!("   {n}: {}\n", if sensitive { "••••" } else { v }));
+    for (i, c) in e.calls.iter().enumerate() {
+        let origin = steps.origin(&c.step, kind);
+        let origin = if origin.is_empty() { String::new() } else { format!("; {origin}") };
+        let _ = writeln!(out, "{}. {} {}    [step: {}{origin}]", i + 1, c.method, headers::masked_url(&c.url), c.step);
+        for (n, v) in headers::sent(&c.headers, backend) {
+            let _ = writeln!(out, "   {n}: {v}");
         }
         if let Some(b) = &c.body {
-            let pretty = serde_json::to_string_pretty(b).unwrap_or_default();
-            for line in pretty.lines() {
-                out.push_str(&format!("   {line}\n"));
+            for line in serde_json::to_string_pretty(b).unwrap_or_default().lines() {
+                let _ = writeln!(out, "   {line}");
             }
         }
-    }
-    out.push_str(&format!(
-        "Every call also carries the backend's `{}` credential and its static headers ({}), added when sent.\n",
-        backend.auth.kind(),
-        if backend.headers.is_empty() {
-            "none".to_owned()
-        } else {
-            backend.headers.keys().cloned().collect::<Vec<_>>().join(", ")
+        for line in res.map(|r| sources::for_call(r, &steps, &requested, c)).unwrap_or_default() {
+            let _ = writeln!(out, "   {line}");
         }
-    ));
-    if !sources.is_empty() {
-        out.push_str("Where the values come from:\n");
-        for line in sources {
-            out.push_str(line);
-            out.push('\n');
+        let _ = writeln!(out, "   → {}", describe_answer(&c.answer));
+    }
+    let unshown = res.map(|r| sources::unshown(r, &steps, &requested, &e.calls)).unwrap_or_default();
+    if !unshown.is_empty() {
+        out.push_str("Also in the request:\n");
+        for line in unshown {
+            let _ = writeln!(out, "   {line}");
         }
     }
-    out.push_str(&format!("SCIM answer: {status}\n"));
-    if let Some(b) = body {
+    let first_write = e.calls.iter().position(|c| matches!(c.answer, Answer::Synthetic(_)));
+    let stale = first_write
+        .is_some_and(|w| e.calls[w..].iter().any(|c| matches!(c.answer, Answer::Fixture(_) | Answer::Live(_))));
+    if stale {
+        out.push_str(
+            "Reads after a write were answered by the fixtures or the application, which the unsent write did not \
+             change: the SCIM answer can show the record as it was before.\n",
+        );
+    }
+    let _ = writeln!(out, "SCIM answer: {}", e.status);
+    if let Some(b) = &e.body {
         out.push_str(&serde_json::to_string_pretty(b).unwrap_or_default());
         out.push('\n');
     }
     out
 }
 
-/// `scimgate explain`, end to end: returns the text to print and whether the SCIM answer was a success.
-pub async fn run(args: &ExplainArgs) -> Result<(String, bool), ExplainError> {
-    let (mapping, backend) = resolve(args)?;
-    let sources = provenance(&mapping, args);
-    let (calls, status, body) = explain(args).await?;
-    Ok((render(&calls, status, body.as_ref(), &backend, &sources), status < 400))
+/// The request body: `--body FILE`, `--body -` for standard input, or standard input when it is
+/// piped in (not a terminal) for a method that carries a body.
+pub fn read_body(arg: Option<&Path>, method: &str) -> Result<Option<String>, ExplainError> {
+    let limit = MAX_BODY_BYTES as u64 + 1;
+    let read = |reader: &mut dyn Read, what: &str| {
+        let mut text = String::new();
+        reader.take(limit).read_to_string(&mut text).map_err(input(what))?;
+        if text.len() > MAX_BODY_BYTES {
+            return Err(ExplainError::Input(format!("{what}: the body is larger than {MAX_BODY_BYTES} bytes")));
+        }
+        Ok(Some(text))
+    };
+    match arg {
+        Some(p) if p.as_os_str() == "-" => read(&mut std::io::stdin(), "standard input"),
+        Some(p) => {
+            read(&mut std::fs::File::open(p).map_err(input(&p.display().to_string()))?, &p.display().to_string())
+        }
+        None => {
+            let has_body = ["POST", "PUT", "PATCH"].iter().any(|m| m.eq_ignore_ascii_case(method));
+            if has_body && !std::io::stdin().is_terminal() {
+                read(&mut std::io::stdin(), "standard input")
+            } else {
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// `scimgate explain`, end to end: the text to print. A SCIM error answer is explained like any
+/// other; only a request that cannot be run at all is an error.
+pub async fn run(args: &ExplainArgs) -> Result<String, ExplainError> {
+    let resolved = resolve(args)?;
+    let mapping = resolved.mapping.clone();
+    let backend = resolved.backend.clone();
+    let explanation = explain_resolved(args, resolved).await?;
+    Ok(render(&explanation, &mapping, &backend, args))
 }
