@@ -308,6 +308,26 @@ async fn connection_resets_on_member_and_attribute_writes() {
     rig.shutdown().await;
 }
 
+/// A DELETE whose answer is cut after the application deleted the user is sent again by the
+/// gateway (safe to repeat) and finds nothing: that is the deletion succeeding, so the IdP gets
+/// 204, not a 404 that would claim the user never existed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_reset_after_an_applied_delete_is_a_204() {
+    let rig = Rig::start(Kind::OpenMetadata, 11, fast_backend()).await;
+    let u = rig.scim.post("/Users", &entra_user("lea@example.com")).await;
+    assert_eq!(u.status, 201, "{:?}", u.body);
+    rig.native.requests().clear();
+    rig.native.faults().add(FaultRule::reset().method(Method::DELETE).times(1));
+
+    let a = rig.scim.delete(&format!("/Users/{}", u.id())).await;
+    assert_eq!(a.status, 204, "{:?}", a.body);
+    assert_eq!(rig.native.requests().matching(&Method::DELETE, "/api/v1/users/").len(), 2, "sent twice");
+    assert!(rig.native.om().user(u.id()).is_none(), "the user is gone");
+    let a = rig.scim.delete(&format!("/Users/{}", u.id())).await;
+    assert_eq!(a.status, 404, "a later DELETE of the same user is a plain 404: {:?}", a.body);
+    rig.shutdown().await;
+}
+
 // === 429 with Retry-After ===
 
 /// The application throttles: a long `Retry-After` is passed on to the IdP as a 429 with the same

@@ -169,6 +169,8 @@ impl Backend {
         let mut refreshed = false;
         let mut attempt = 1u32;
         let mut last: Option<Result<NativeResponse, BackendError>> = None;
+        // Whether an earlier try may have reached the application and acted.
+        let mut may_have_applied = false;
         loop {
             let Attempt { outcome, credential } = self.attempt(&req, &url, attempt).await;
             // A refused fast path on a retry says nothing new about the call: report what
@@ -190,6 +192,17 @@ impl Backend {
                 tracing::info!(backend = %i.name, step = %req.step, "backend refused the access token; fetching a new one");
                 continue;
             }
+            // A DELETE sent again after a try that may have gone through, and now answered 404:
+            // that earlier try did the deleting. Reporting "not found" would tell the IdP that
+            // the resource it just deleted never existed.
+            if let Ok(resp) = &outcome
+                && req.method == Method::DELETE
+                && resp.status == 404
+                && may_have_applied
+            {
+                return Ok(NativeResponse { status: 204, headers: http::HeaderMap::new(), body: Bytes::new() });
+            }
+            may_have_applied |= outcome.as_ref().is_err_and(BackendError::may_have_applied);
             match i.policy.verdict(&outcome, idempotent, attempt) {
                 Verdict::Done => return outcome,
                 Verdict::RetryIn(wait) => {
