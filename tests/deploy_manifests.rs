@@ -214,6 +214,8 @@ struct Pod {
     secrets: BTreeMap<String, String>,
     /// Secret keys something in the pod reads.
     used_keys: BTreeSet<String>,
+    /// Variables whose value comes from the Secret.
+    secret_vars: BTreeSet<String>,
 }
 
 impl Pod {
@@ -230,6 +232,7 @@ impl Pod {
             args: vec![],
             secrets: secrets.clone(),
             used_keys: BTreeSet::new(),
+            secret_vars: BTreeSet::new(),
         };
         let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
         pod.mounts = mounts.iter().map(|m| m["mountPath"].as_str().expect("mountPath").to_owned()).collect();
@@ -269,6 +272,7 @@ impl Pod {
             } else if let Some(r) = var["valueFrom"]["secretKeyRef"].as_object() {
                 assert_eq!(r["name"], SECRET, "{name}: {var_name} reads an unexpected Secret");
                 let key = r["key"].as_str().expect("secret key");
+                pod.secret_vars.insert(var_name.clone());
                 pod.secret_key(name, key, &var_name)
             } else {
                 panic!("{name}: {var_name}: only values and Secret keys are expected");
@@ -324,14 +328,14 @@ impl Pod {
             );
             let value = std::fs::read_to_string(file)
                 .unwrap_or_else(|e| panic!("{layout}: {what}: {} is not in the pod: {e}", file.display()));
-            if let Some(key) = self.secrets.iter().find(|(_, v)| **v == value).map(|(k, _)| k.clone()) {
-                self.used_keys.insert(key);
-            }
+            let key = self.secrets.iter().find(|(_, v)| **v == value).map(|(k, _)| k.clone());
+            let key = key.unwrap_or_else(|| panic!("{layout}: {what}: {} is no key of {SECRET}", file.display()));
+            self.used_keys.insert(key);
             value
         } else if let Some(name) = env {
-            self.env_value(name)
-                .unwrap_or_else(|| panic!("{layout}: {what}: the container has no variable {name}"))
-                .to_owned()
+            let value = self.env_value(name).unwrap_or_else(|| panic!("{layout}: {what}: the container has no {name}"));
+            assert!(self.secret_vars.contains(name), "{layout}: {what}: {name} is not from {SECRET}");
+            value.to_owned()
         } else {
             panic!("{layout}: {what} names neither a file nor a variable")
         }
