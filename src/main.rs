@@ -197,7 +197,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Replay { url, token, corpus, cases, junit, strict } => {
             let args =
                 scimgate::cli::replay::ReplayArgs { url, token, corpus, cases, junit, skip_unadvertised: !strict };
-            let report = scimgate::cli::replay::run(&args, &mut std::io::stdout()).await.map_err(|e| e.to_string())?;
+            let report = scimgate::cli::replay::run(&args).await.map_err(|e| e.to_string())?;
             if report.failed() == 0 {
                 Ok(())
             } else {
