@@ -275,7 +275,8 @@ impl Scim {
         if let Some(b) = body {
             req = req.header("content-type", "application/scim+json").body(b.to_string());
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {path}: the gateway did not answer: {e}"));
+        let shown: String = path.chars().take(120).collect();
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{method} {shown}…: the gateway did not answer: {e:?}"));
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = resp.text().await.unwrap_or_default();
