@@ -1,22 +1,49 @@
-//! The load harness in its smoke mode (a few seconds, no thresholds), so it cannot rot: it starts the
-//! emulator and the gateway, runs every workload both ways and prints its table.
+//! The load harness in its smoke mode (a few seconds, tiny sizes, no thresholds), so it cannot rot:
+//! every section starts what it measures, runs every workload and prints its table.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+const WORKLOADS: [&str; 5] =
+    ["GET user by id", "userName eq filter", "PATCH replace 2 attributes", "PATCH add 1 member", "POST create user"];
+
+/// The ratio column of a side-by-side row (`… | ratio +p99`).
+fn ratio(row: &str) -> f64 {
+    let last = row.rsplit('|').next().unwrap_or_default();
+    last.split_whitespace().next().and_then(|r| r.parse().ok()).unwrap_or_else(|| panic!("no ratio in {row}"))
+}
 
 #[test]
-fn the_load_harness_runs_every_workload_both_ways() {
+fn the_load_harness_runs_every_section_in_smoke_mode() {
+    let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_scimgate-load")).arg("--smoke").output().expect("the harness runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for workload in
-        ["GET user by id", "userName eq filter", "POST create user", "PATCH replace 2 attributes", "PATCH add 1 member"]
-    {
+
+    // Side by side, through the OpenMetadata mapping and through the SCIM-to-SCIM mapping: two
+    // concurrency levels each, with a positive ratio and no failed request.
+    for workload in WORKLOADS {
         let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with(workload)).collect();
-        assert_eq!(rows.len(), 2, "{workload} at two concurrencies:\n{stdout}");
+        assert_eq!(rows.len(), 4, "{workload}: 2 sections x 2 concurrency levels:\n{stdout}");
         for row in rows {
-            let ratio: f64 = row.rsplit('|').next().unwrap().trim().parse().unwrap_or_else(|_| panic!("{row}"));
-            assert!(ratio > 0.0, "{row}");
+            assert!(ratio(row) > 0.0, "{row}");
+            let errors: Vec<&str> = row.split('|').map(|cell| cell.split_whitespace().last().unwrap_or("")).collect();
+            assert_eq!(errors[1], "0", "gateway errors in {row}");
         }
     }
+    // The native calls are shown, for the OpenMetadata section.
+    assert!(stdout.contains("PUT /v1/teams/"), "{stdout}");
+
+    // The memory target alone: reads and creates at both store sizes.
+    for size in ["10", "300"] {
+        for workload in ["GET user by id", "userName eq filter", "POST create user"] {
+            let rows = stdout.lines().filter(|l| l.trim_start().starts_with(&format!("{size} {workload}"))).count();
+            assert_eq!(rows, 2, "memory target, {size} users, {workload}:\n{stdout}");
+        }
+    }
+
     assert!(stdout.contains("gateway RSS: idle"), "{stdout}");
+    assert!(stdout.contains("process start to /readyz 200: median"), "{stdout}");
+    assert!(stdout.contains("50 idle connections open"), "{stdout}");
+    assert!(started.elapsed() < Duration::from_secs(60), "smoke mode took {:?}", started.elapsed());
 }
