@@ -165,6 +165,13 @@ impl Recorder {
         expected: BTreeMap<String, u16>,
         live: Option<Backend>,
     ) -> Result<Arc<Recorder>, ExplainError> {
+        if base_url.is_empty() {
+            return Err(ExplainError::Input(
+                "the mapping's backend has no base_url: set it there, or use --config and --route with a route that \
+                 sets it"
+                    .into(),
+            ));
+        }
         let base = reqwest::Url::parse(base_url)
             .map_err(|e| ExplainError::Input(format!("the backend's base URL `{base_url}`: {e}")))?;
         Ok(Arc::new(Recorder {
