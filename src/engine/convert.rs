@@ -1,5 +1,7 @@
 //! Native record ↔ SCIM resource conversion, driven by the compiled attribute mappings.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
@@ -39,21 +41,25 @@ pub fn native_id(res: &Resource, record: &Value) -> Option<String> {
 }
 
 /// Converts one native record into a SCIM resource (without `members`).
+///
+/// The record is also the transforms' `record` in their scope; a caller done with it passes it
+/// owned, so that it is moved there instead of copied on every read.
 pub async fn to_scim(
     res: &Resource,
     schema: &ResourceSchema,
     vars: &Map<String, Value>,
-    record: &Value,
+    record: Cow<'_, Value>,
     lookups: &dyn LookupResolver,
 ) -> Result<scim::Resource, ScimError> {
+    let mut scope = Map::new();
+    scope.insert("vars".into(), Value::Object(vars.clone()));
+    scope.insert("record".into(), record.into_owned());
+    let record = scope.get("record").unwrap_or(&Value::Null);
     let mut out = scim::Resource::new();
     let Some(id) = native_id(res, record) else {
         return Err(ScimError::bad_gateway(format!("the application's record has no id at {}", res.id.read.as_str())));
     };
     out.insert("id".into(), Value::String(encode_id(res.id.encoding, &id)));
-    let mut scope = Map::new();
-    scope.insert("vars".into(), Value::Object(vars.clone()));
-    scope.insert("record".into(), record.clone());
     for a in &res.attrs {
         let Some(src) = &a.scim else { continue };
         let raw = match &a.read {

@@ -14,6 +14,7 @@ mod lookup;
 mod paging;
 pub mod scim_value;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -89,7 +90,7 @@ impl MappedTarget {
         }
     }
 
-    async fn to_scim(&self, kind: ResourceKind, record: &Value) -> Result<scim::Resource, ScimError> {
+    async fn to_scim(&self, kind: ResourceKind, record: Cow<'_, Value>) -> Result<scim::Resource, ScimError> {
         convert::to_scim(self.res(kind), self.schema(kind), &self.runner.mapping.vars, record, &self.resolver()).await
     }
 
@@ -125,19 +126,22 @@ impl MappedTarget {
             .collect())
     }
 
+    /// The SCIM resource of a native record, with its members when asked (groups). Pass the
+    /// record owned when done with it: see [`convert::to_scim`].
     async fn full_resource(
         &self,
         kind: ResourceKind,
         native_id: &str,
-        record: &Value,
+        record: Cow<'_, Value>,
         members: bool,
     ) -> Result<scim::Resource, ScimError> {
-        let mut r = self.to_scim(kind, record).await?;
-        if members && kind == ResourceKind::Group && self.res(kind).members.is_some() {
-            let ms = self.read_members(native_id, record).await?;
-            if !ms.is_empty() {
-                r.insert("members".into(), Value::Array(ms));
-            }
+        if !(members && kind == ResourceKind::Group && self.res(kind).members.is_some()) {
+            return self.to_scim(kind, record).await;
+        }
+        let mut r = self.to_scim(kind, Cow::Borrowed(&record)).await?;
+        let ms = self.read_members(native_id, &record).await?;
+        if !ms.is_empty() {
+            r.insert("members".into(), Value::Array(ms));
         }
         Ok(r)
     }
@@ -287,7 +291,7 @@ impl MappedTarget {
             Change::Replace(_) => true,
         };
         let with_members = kind == ResourceKind::Group && touches_members && (fast.is_none() || needs_after);
-        let old = self.full_resource(kind, &native_id, &record, with_members).await?;
+        let old = self.full_resource(kind, &native_id, Cow::Borrowed(&record), with_members).await?;
         let mut new = match &change {
             Change::Patch(p) if fast.is_some() => {
                 let _ = p;
@@ -402,7 +406,7 @@ impl MappedTarget {
                 .map_err(|e| after_writes(e, writes))?
                 .ok_or_else(|| Self::not_found(kind, scim_id))?,
         };
-        new = self.to_scim(kind, &confirmed).await?;
+        new = self.to_scim(kind, Cow::Owned(confirmed)).await?;
         Ok(Patched::Resource(new))
     }
 
@@ -640,7 +644,7 @@ impl Target for MappedTarget {
         let record = self.read_record(kind, &native_id).await.map_err(partial)?.ok_or_else(|| {
             ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
         })?;
-        self.full_resource(kind, &native_id, &record, true).await
+        self.full_resource(kind, &native_id, Cow::Owned(record), true).await
     }
 
     async fn get_without_members(
@@ -651,13 +655,13 @@ impl Target for MappedTarget {
     ) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
         let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;
-        self.full_resource(kind, &native_id, &record, false).await
+        self.full_resource(kind, &native_id, Cow::Owned(record), false).await
     }
 
     async fn get(&self, _ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
         let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;
-        self.full_resource(kind, &native_id, &record, true).await
+        self.full_resource(kind, &native_id, Cow::Owned(record), true).await
     }
 
     async fn list(&self, _ctx: &RequestCtx, kind: ResourceKind, query: &ListQuery) -> Result<ListPage, ScimError> {
@@ -685,10 +689,10 @@ impl Target for MappedTarget {
                 // such as Collibra's external ids), a listed record is read again through it, as
                 // records found by a filter rule are.
                 let reread = res.get.len() > 1;
-                for r in &records {
-                    let id = convert::native_id(res, r).unwrap_or_default();
+                for r in records {
+                    let id = convert::native_id(res, &r).unwrap_or_default();
                     let full = if reread { self.read_record(kind, &id).await? } else { None };
-                    resources.push(self.full_resource(kind, &id, full.as_ref().unwrap_or(r), with_members).await?);
+                    resources.push(self.full_resource(kind, &id, Cow::Owned(full.unwrap_or(r)), with_members).await?);
                 }
                 return Ok(ListPage { total_results: total, resources });
             }
@@ -720,16 +724,21 @@ impl Target for MappedTarget {
         };
         let filter = query.filter.as_ref();
         let mut matched = vec![];
-        for r in &records {
-            let scim = self.to_scim(kind, r).await?;
+        for r in records {
+            // The record is kept only when its members are read after the filter.
+            let (scim, kept) = if with_members {
+                (self.to_scim(kind, Cow::Borrowed(&r)).await?, Some(r))
+            } else {
+                (self.to_scim(kind, Cow::Owned(r)).await?, None)
+            };
             if filter.is_none_or(|f| scim::filter::matches(f, &scim, schema)) {
-                matched.push((r, scim));
+                matched.push((kept, scim));
             }
         }
         let total = matched.len();
         let mut resources = vec![];
         for (r, mut scim) in matched.into_iter().skip(skip).take(query.count) {
-            if with_members {
+            if let Some(r) = r.as_ref().filter(|_| with_members) {
                 let id = convert::native_id(res, r).unwrap_or_default();
                 let ms = self.read_members(&id, r).await?;
                 if !ms.is_empty() {
