@@ -39,11 +39,19 @@ pub struct Sample {
     pub p50_us: u64,
     pub p99_us: u64,
     pub elapsed: Duration,
+    /// CPU time the measured process spent during the run, when it was sampled.
+    pub cpu: Option<Duration>,
 }
 
 impl Sample {
     pub fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// CPU microseconds the measured process spent per request.
+    pub fn cpu_us_per_request(&self) -> Option<f64> {
+        let cpu = self.cpu?;
+        (self.requests > 0).then(|| cpu.as_secs_f64() * 1e6 / self.requests as f64)
     }
 }
 
@@ -97,6 +105,7 @@ pub async fn drive(addr: SocketAddr, make: &MakeRequest, concurrency: usize, dur
         p50_us: percentile(&latencies, 0.50),
         p99_us: percentile(&latencies, 0.99),
         elapsed,
+        cpu: None,
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Launch {
     pub wrap: Vec<String>,
     /// How long to wait for `/readyz`.
     pub ready_timeout: Duration,
+    /// The binary; `scimgate` beside this one when not given.
+    pub binary: Option<PathBuf>,
 }
 
 impl Gateway {
@@ -40,7 +42,10 @@ impl Gateway {
         std::fs::write(&file, settings).map_err(|e| format!("{}: {e}", file.display()))?;
         let log = dir.join(format!("{name}.log"));
         let stderr = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let binary = gateway_binary()?;
+        let binary = match &launch.binary {
+            Some(b) => b.clone(),
+            None => gateway_binary()?,
+        };
         let mut cmd = match launch.wrap.split_first() {
             Some((program, args)) => {
                 let mut c = Command::new(program);
@@ -90,7 +95,7 @@ impl Gateway {
 
     /// Resident memory, from `/proc/PID/status`.
     pub fn rss_kib(&self) -> Option<u64> {
-        rss_kib(self.pid())
+        crate::procfs::rss_kib(self.pid())
     }
 
     fn log_tail(&self) -> String {
@@ -153,15 +158,6 @@ fn gateway_binary() -> Result<PathBuf, String> {
 fn free_port() -> Result<SocketAddr, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener.local_addr().map_err(|e| e.to_string())
-}
-
-/// `VmRSS` of a process, in KiB.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// The YAML of one route, indented under `routes:`.

@@ -8,6 +8,7 @@ mod credentials;
 mod drive;
 mod gateway;
 mod options;
+mod procfs;
 mod report;
 mod scenarios;
 mod seed;
@@ -66,7 +67,7 @@ async fn sections(o: Options, dir: std::path::PathBuf) -> Result<(), String> {
         _ => Credentials::static_token(),
     };
     let ready_timeout = if o.wrap.is_empty() { Duration::from_secs(30) } else { Duration::from_secs(300) };
-    let launch = Launch { wrap: o.wrap.clone(), ready_timeout };
+    let launch = Launch { wrap: o.wrap.clone(), ready_timeout, binary: o.gateway.clone() };
     let run = Run { o, dir, creds, launch };
     if let (Some(url), Some(token)) = (&run.o.scim_url, &run.o.token) {
         return scenarios::scim_url(&run, url, token).await;

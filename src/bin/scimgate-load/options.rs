@@ -33,6 +33,7 @@ Options:
   --scim-url URL --token T aim the SCIM workloads at any SCIM service (http) instead; seeds --users
                            users and one group per member-add run there first, and deletes nothing
   --wrap 'CMD ARGS'        run the gateway under CMD (e.g. 'valgrind --tool=callgrind')
+  --gateway PATH           the scimgate binary to measure [the one beside this binary]
   --show-calls             print the native calls the gateway makes for one request of each workload
   --smoke                  every section for a few seconds, tiny sizes, no thresholds
 ";
@@ -83,6 +84,7 @@ pub struct Options {
     pub scim_url: Option<String>,
     pub token: Option<String>,
     pub wrap: Vec<String>,
+    pub gateway: Option<std::path::PathBuf>,
     pub show_calls: bool,
 }
 
@@ -102,6 +104,7 @@ impl Default for Options {
             scim_url: None,
             token: None,
             wrap: Vec::new(),
+            gateway: None,
             show_calls: false,
         }
     }
@@ -156,6 +159,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             "--scim-url" => o.scim_url = Some(value()?),
             "--token" => o.token = Some(value()?),
             "--wrap" => o.wrap = value()?.split_whitespace().map(str::to_owned).collect(),
+            "--gateway" => o.gateway = Some(value()?.into()),
             "--show-calls" => o.show_calls = true,
             "--smoke" => {
                 o.duration = Duration::from_millis(200);

@@ -9,6 +9,8 @@ pub struct Summary {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub errors: u64,
+    /// CPU microseconds per request of the process the side is charged to.
+    pub cpu_us: Option<f64>,
 }
 
 impl Summary {
@@ -19,6 +21,10 @@ impl Summary {
             p50_ms: ms(|s| s.p50_us),
             p99_ms: ms(|s| s.p99_us),
             errors: samples.iter().map(|s| s.errors).sum(),
+            cpu_us: {
+                let per_request: Vec<f64> = samples.iter().filter_map(Sample::cpu_us_per_request).collect();
+                (!per_request.is_empty()).then(|| median(per_request))
+            },
         }
     }
 }
@@ -26,32 +32,45 @@ impl Summary {
 /// The side-by-side table: through the gateway, straight at the application, and the ratio.
 pub fn side_by_side_header(direct_label: &str) {
     println!(
-        "{:<27} {:>5} | {:>8} {:>7} {:>7} {:>6} | {:>8} {:>7} {:>7} {:>6} | {:>5} {:>7}",
+        "{:<27} {:>5} | {:>8} {:>7} {:>7} {:>6} {:>6} | {:>8} {:>7} {:>7} {:>6} {:>6} | {:>5} {:>7}",
         "workload",
         "conns",
         "gw req/s",
         "p50 ms",
         "p99 ms",
         "errors",
+        "cpu us",
         direct_label,
         "p50 ms",
         "p99 ms",
         "errors",
+        "cpu us",
         "ratio",
         "+p99 ms"
     );
 }
 
+fn cpu(s: &Summary) -> String {
+    s.cpu_us.map_or_else(|| "-".to_owned(), |c| format!("{c:.0}"))
+}
+
 pub fn side_by_side_row(name: &str, conns: usize, gw: &Summary, direct: Option<&Summary>) {
-    let left =
-        format!("{name:<27} {conns:>5} | {:>8.0} {:>7.2} {:>7.2} {:>6}", gw.rps, gw.p50_ms, gw.p99_ms, gw.errors);
+    let left = format!(
+        "{name:<27} {conns:>5} | {:>8.0} {:>7.2} {:>7.2} {:>6} {:>6}",
+        gw.rps,
+        gw.p50_ms,
+        gw.p99_ms,
+        gw.errors,
+        cpu(gw)
+    );
     match direct {
         Some(d) => println!(
-            "{left} | {:>8.0} {:>7.2} {:>7.2} {:>6} | {:>5.2} {:>7.2}",
+            "{left} | {:>8.0} {:>7.2} {:>7.2} {:>6} {:>6} | {:>5.2} {:>7.2}",
             d.rps,
             d.p50_ms,
             d.p99_ms,
             d.errors,
+            cpu(d),
             gw.rps / d.rps.max(f64::MIN_POSITIVE),
             gw.p99_ms - d.p99_ms
         ),
@@ -62,15 +81,19 @@ pub fn side_by_side_row(name: &str, conns: usize, gw: &Summary, direct: Option<&
 /// The single-target table (the memory target, or any SCIM service), with a reference figure.
 pub fn single_header() {
     println!(
-        "{:>7} {:<27} {:>5} | {:>8} {:>7} {:>7} {:>6} | {:>9} {:>6}",
-        "users", "workload", "conns", "req/s", "p50 ms", "p99 ms", "errors", "reference", "x ref"
+        "{:>7} {:<27} {:>5} | {:>8} {:>7} {:>7} {:>6} {:>6} | {:>9} {:>6}",
+        "users", "workload", "conns", "req/s", "p50 ms", "p99 ms", "errors", "cpu us", "reference", "x ref"
     );
 }
 
 pub fn single_row(stored: usize, name: &str, conns: usize, s: &Summary, reference: Option<f64>) {
     let left = format!(
-        "{stored:>7} {name:<27} {conns:>5} | {:>8.0} {:>7.2} {:>7.2} {:>6}",
-        s.rps, s.p50_ms, s.p99_ms, s.errors
+        "{stored:>7} {name:<27} {conns:>5} | {:>8.0} {:>7.2} {:>7.2} {:>6} {:>6}",
+        s.rps,
+        s.p50_ms,
+        s.p99_ms,
+        s.errors,
+        cpu(s)
     );
     match reference {
         Some(r) => println!("{left} | {r:>9.0} {:>6.1}", s.rps / r),
@@ -96,11 +119,13 @@ mod tests {
             p50_us,
             p99_us,
             elapsed: Duration::from_secs(1),
+            cpu: Some(Duration::from_millis(requests)),
         };
         let sum = Summary::of(&[s(100, 1, 1000, 5000), s(300, 0, 3000, 9000), s(200, 2, 2000, 7000)]);
         assert_eq!(sum.rps, 200.0);
         assert_eq!(sum.p50_ms, 2.0);
         assert_eq!(sum.p99_ms, 7.0);
         assert_eq!(sum.errors, 3);
+        assert_eq!(sum.cpu_us, Some(1000.0));
     }
 }

@@ -10,8 +10,9 @@ use serde_json::json;
 
 use crate::credentials::Credentials;
 use crate::drive::{Connection, drive, iteration, median, next_sequence};
-use crate::gateway::{Gateway, Launch, route, rss_kib};
+use crate::gateway::{Gateway, Launch, route};
 use crate::options::Options;
+use crate::procfs::rss_kib;
 use crate::report::{self, Summary, mib};
 use crate::seed;
 use crate::side::{Groups, Side, measure, next_tag};
@@ -121,9 +122,17 @@ pub async fn openmetadata(run: &Run) -> Result<(), String> {
         api: Api::Scim,
         users: Arc::clone(&users),
         groups: Groups::Emulator(&om),
+        cpu_of: Some(gw.pid()),
     };
     let direct_endpoint = Arc::new(Endpoint::from_url(&om.api_url(), &format!("Bearer {OM_TOKEN}"))?);
-    let direct = Side { endpoint: direct_endpoint, api: Api::OpenMetadata, users, groups: Groups::Emulator(&om) };
+    // The emulator runs in this process, beside the load generator: their CPU time is one figure.
+    let direct = Side {
+        endpoint: direct_endpoint,
+        api: Api::OpenMetadata,
+        users,
+        groups: Groups::Emulator(&om),
+        cpu_of: Some(std::process::id()),
+    };
     warm_up(&gateway).await?;
     let warm = gw.rss_kib().unwrap_or(0);
     print_title(&format!(
@@ -133,6 +142,9 @@ pub async fn openmetadata(run: &Run) -> Result<(), String> {
         o.duration.as_secs_f64(),
         o.repeat
     ));
+    println!(
+        "cpu us: CPU time per request of the gateway process; direct: of this process (load generator and emulator)"
+    );
     if o.show_calls {
         show_native_calls(&om, &gateway).await?;
     }
@@ -211,8 +223,10 @@ pub async fn proxy(run: &Run) -> Result<(), String> {
         api: Api::Scim,
         users: Arc::clone(&users),
         groups: Groups::Scim,
+        cpu_of: Some(front.pid()),
     };
-    let direct = Side { endpoint: backend_endpoint, api: Api::Scim, users, groups: Groups::Scim };
+    let direct =
+        Side { endpoint: backend_endpoint, api: Api::Scim, users, groups: Groups::Scim, cpu_of: Some(backend.pid()) };
     warm_up(&gateway).await?;
     print_title(&format!(
         "SCIM-to-SCIM: gateway (mapping builtin:scim, {}) in front of scimgate on the memory target vs that backend called directly (static token); {} users stored; {:.1} s per run, median of {}",
@@ -221,6 +235,7 @@ pub async fn proxy(run: &Run) -> Result<(), String> {
         o.duration.as_secs_f64(),
         o.repeat
     ));
+    println!("cpu us: CPU time per request of the front gateway process; direct: of the backend scimgate process");
     report::side_by_side_header("direct/s");
     let peak = PeakRss::watch(front.pid());
     let mut errors = 0;
@@ -274,7 +289,8 @@ pub async fn memory(run: &Run) -> Result<(), String> {
                 .await?;
         let endpoint = run.gateway_endpoint(&gw, "mem")?;
         let (users, took) = seed::users(&endpoint, stored, 64, &next_tag()).await?;
-        let side = Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim };
+        let side =
+            Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim, cpu_of: Some(gw.pid()) };
         warm_up(&side).await?;
         let seeded = gw.rss_kib().unwrap_or(0);
         for &kind in &kinds {
@@ -303,7 +319,7 @@ pub async fn scim_url(run: &Run, url: &str, token: &str) -> Result<(), String> {
     let o = &run.o;
     let endpoint = Arc::new(Endpoint::from_url(url, &format!("Bearer {token}"))?);
     let (users, took) = seed::users(&endpoint, o.users, run.concurrency_for_seeding(), &next_tag()).await?;
-    let side = Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim };
+    let side = Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim, cpu_of: None };
     warm_up(&side).await?;
     print_title(&format!(
         "{url}: {} users seeded at {:.0} creates/s; {:.1} s per run, median of {}",
@@ -364,8 +380,13 @@ pub async fn connections(run: &Run) -> Result<(), String> {
     )
     .await?;
     let endpoint = run.gateway_endpoint(&gw, "om")?;
-    let side =
-        Side { endpoint: Arc::clone(&endpoint), api: Api::Scim, users: Arc::new(users), groups: Groups::Emulator(&om) };
+    let side = Side {
+        endpoint: Arc::clone(&endpoint),
+        api: Api::Scim,
+        users: Arc::new(users),
+        groups: Groups::Emulator(&om),
+        cpu_of: Some(gw.pid()),
+    };
     warm_up(&side).await?;
     let idle = gw.rss_kib().unwrap_or(0);
     let make = workloads::requests(

@@ -9,6 +9,7 @@ use scimgate::emulator::OpenMetadataEmulator;
 use serde_json::json;
 
 use crate::drive::{Sample, drive};
+use crate::procfs;
 use crate::report::Summary;
 use crate::seed;
 use crate::workloads::{self, Api, Endpoint, Fixture, Kind, SeedUser};
@@ -27,6 +28,8 @@ pub struct Side<'a> {
     pub api: Api,
     pub users: Arc<Vec<SeedUser>>,
     pub groups: Groups<'a>,
+    /// The process whose CPU time each run is charged with.
+    pub cpu_of: Option<u32>,
 }
 
 /// Distinguishes the runs of one process.
@@ -57,7 +60,11 @@ impl Side<'_> {
     pub async fn run(&self, kind: Kind, conns: usize, duration: Duration) -> Result<Sample, String> {
         let fixture = self.fixture(kind).await?;
         let make = workloads::requests(kind, self.api, Arc::clone(&self.endpoint), fixture)?;
-        Ok(drive(self.endpoint.addr, &make, conns, duration).await)
+        let before = self.cpu_of.and_then(procfs::cpu_time);
+        let mut sample = drive(self.endpoint.addr, &make, conns, duration).await;
+        let after = self.cpu_of.and_then(procfs::cpu_time);
+        sample.cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
+        Ok(sample)
     }
 }
 
