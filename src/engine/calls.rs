@@ -361,6 +361,11 @@ impl Runner {
                 scope.insert(c.name.clone(), v);
             }
             match &call.record {
+                // `record: $` is the whole answer: moved, not copied.
+                Some(p) if p.as_str().trim() == "$" => {
+                    out.last = Some(json);
+                    record_chosen = true;
+                }
                 Some(p) => {
                     out.last = Some(p.first(&json));
                     record_chosen = true;
