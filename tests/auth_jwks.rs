@@ -113,6 +113,37 @@ async fn an_unreachable_issuer_leaves_cached_keys_working_and_refetches_rate_lim
 }
 
 #[tokio::test]
+async fn a_token_verified_once_is_not_verified_again_until_its_key_changes() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let hits = || scimgate::auth::metrics().jwt_cache_hits.load(Relaxed);
+    let k1 = TestKey::rsa("k1");
+    let k2 = TestKey::rsa("k2");
+    let jwks = JwksServer::start(&[&k1]).await;
+    let gw =
+        gateway(&format!("jwks_url: \"{}\"", jwks.jwks_url()), "{ ttl_secs: 60, min_refetch_interval_secs: 1 }").await;
+    let token = k1.sign(&claims());
+    let before = hits();
+    for _ in 0..10 {
+        assert_eq!(gw.status_with("app", &token).await, 200);
+    }
+    assert!(hits() - before >= 9, "nine of ten requests reuse the first verification");
+
+    // A token whose signature was never checked gets no help from one that was, even when only
+    // its signature differs.
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let other = k2.sign(&claims());
+    let forged = format!("{head}.{}", other.rsplit_once('.').unwrap().1);
+    assert_eq!(gw.status_with("app", &forged).await, 401);
+
+    // k1 is rotated out: after the refetch (triggered by a token under the new key) the cached
+    // verification of the k1 token no longer counts.
+    jwks.set_keys(&[&k2]);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(gw.status_with("app", &other).await, 200);
+    assert_eq!(gw.status_with("app", &token).await, 401, "signed by a key the issuer no longer publishes");
+}
+
+#[tokio::test]
 async fn stale_keys_are_dropped_after_max_stale() {
     let k1 = TestKey::ec("k1");
     let jwks = JwksServer::start(&[&k1]).await;

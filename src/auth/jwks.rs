@@ -58,6 +58,11 @@ impl std::fmt::Debug for VerifyKey {
 }
 
 impl VerifyKey {
+    #[cfg(test)]
+    pub(crate) fn for_tests(key: DecodingKey) -> Self {
+        VerifyKey { kid: None, shape: KeyShape::Rsa, alg: None, key }
+    }
+
     /// A verification key from a JWK, or `None` for keys that must never verify a signature
     /// here: symmetric (`oct`) keys, encryption keys, unknown curves and key types.
     pub(crate) fn from_jwk(jwk: &Jwk) -> Option<VerifyKey> {

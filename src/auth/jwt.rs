@@ -117,24 +117,33 @@ impl JwtIssuer {
         if self.issued_clients.is_some() { CredentialKind::Issued } else { CredentialKind::Jwt }
     }
 
+    /// The key `kid` names among the issuer's current keys (fetched or refreshed as the JWKS
+    /// cache decides).
+    pub(crate) async fn key(&self, kid: Option<&str>) -> Result<Arc<VerifyKey>, Reason> {
+        match &self.keys {
+            KeySource::Remote(cache) => cache.key(kid).await,
+            KeySource::Local(keys) => find_key(keys, kid).ok_or(Reason::UnknownKey),
+        }
+    }
+
     pub(crate) fn trusts(&self, iss: &str) -> bool {
         self.issuers.iter().any(|m| m.matches(iss))
     }
 
     /// Verifies `token` (already parsed as `unverified`) against this issuer.
-    pub(crate) async fn verify(&self, token: &str, unverified: &Unverified) -> Result<Principal, Reason> {
+    pub(crate) async fn verify(&self, token: &str, unverified: &Unverified) -> Result<Accepted, Reason> {
         let validation = self.validations.get(&unverified.alg).ok_or(Reason::UnsupportedAlgorithm)?;
-        let key = match &self.keys {
-            KeySource::Remote(cache) => cache.key(unverified.kid.as_deref()).await?,
-            KeySource::Local(keys) => find_key(keys, unverified.kid.as_deref()).ok_or(Reason::UnknownKey)?,
-        };
+        let key = self.key(unverified.kid.as_deref()).await?;
         if !key.accepts(unverified.alg) {
             return Err(Reason::KeyMismatch);
         }
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, validation).map_err(decode_reason)?;
         let claims = data.claims;
         self.check_claims(&claims, unverified)?;
-        self.principal(&claims)
+        // `exp` is a required claim the decoder has checked as a number.
+        let exp = claims.get("exp").and_then(Value::as_f64).ok_or(Reason::MissingClaim)?;
+        let valid_until = (exp.max(0.0) as u64).saturating_add(self.leeway);
+        Ok(Accepted { principal: self.principal(&claims)?, valid_until, key })
     }
 
     fn check_claims(&self, claims: &Map<String, Value>, unverified: &Unverified) -> Result<(), Reason> {
@@ -187,6 +196,15 @@ impl JwtIssuer {
         }
         Ok(Principal { name: Arc::from(printable(client)), read_only: client_read_only || !has(SCOPE_WRITE) })
     }
+}
+
+/// A token this issuer accepted.
+pub(crate) struct Accepted {
+    pub(crate) principal: Principal,
+    /// `exp` plus the leeway, in seconds since the epoch: the last second the token is accepted.
+    pub(crate) valid_until: u64,
+    /// The key whose signature it carries.
+    pub(crate) key: Arc<VerifyKey>,
 }
 
 /// What can be read from a token before its signature is checked; used only to choose the

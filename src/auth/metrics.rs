@@ -50,6 +50,8 @@ pub struct AuthMetrics {
     pub jwks_failures: AtomicU64,
     /// Tokens verified with keys past their lifetime because the issuer was unreachable.
     pub jwks_stale_uses: AtomicU64,
+    /// JWTs accepted from an earlier verification of the same token, without a signature check.
+    pub jwt_cache_hits: AtomicU64,
     /// Access tokens issued at `/oauth/token`.
     pub tokens_issued: AtomicU64,
     /// Refused token requests (bad client credentials, bad requests, throttled).
@@ -75,6 +77,7 @@ impl AuthMetrics {
             jwks_refreshes: AtomicU64::new(0),
             jwks_failures: AtomicU64::new(0),
             jwks_stale_uses: AtomicU64::new(0),
+            jwt_cache_hits: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
             token_requests_refused: AtomicU64::new(0),
         }

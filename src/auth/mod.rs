@@ -14,6 +14,7 @@ mod oauth;
 mod rejection;
 pub mod settings;
 mod static_token;
+mod verified;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -34,6 +35,7 @@ use crate::settings::AuthSettings;
 use jwks::{CacheTimes, KeyLocation, VerifyKey};
 use jwt::{IssuedClients, IssuerMatch, IssuerRules, JwtIssuer, KeySource};
 use settings::{EntraSettings, JwksCacheSettings, JwtIssuerSettings, OAuthSettings};
+use verified::{Verified, VerifiedTokens};
 
 /// Longest bearer token looked at; longer ones are refused before any decoding. Real access
 /// tokens are a few kilobytes (Entra's, with groups, stay well under this).
@@ -87,6 +89,7 @@ impl AuthSetupError {
 pub struct RouteAuth {
     pub static_tokens: StaticTokens,
     issuers: Vec<Arc<JwtIssuer>>,
+    verified: VerifiedTokens,
 }
 
 impl std::fmt::Debug for RouteAuth {
@@ -99,7 +102,7 @@ impl std::fmt::Debug for RouteAuth {
 impl RouteAuth {
     /// Static tokens only.
     pub fn new(static_tokens: StaticTokens) -> Self {
-        RouteAuth { static_tokens, issuers: Vec::new() }
+        RouteAuth { static_tokens, issuers: Vec::new(), verified: VerifiedTokens::default() }
     }
 
     /// Compiles a route's `auth` settings: static tokens, trusted JWT issuers, the Entra preset,
@@ -121,7 +124,7 @@ impl RouteAuth {
         if let Some(own) = gateway.route_issuer(route) {
             issuers.push(Arc::new(own));
         }
-        Ok(RouteAuth { static_tokens, issuers })
+        Ok(RouteAuth { static_tokens, issuers, verified: VerifiedTokens::default() })
     }
 
     /// Whether only static tokens are accepted.
@@ -149,11 +152,26 @@ impl RouteAuth {
         if token.len() > MAX_TOKEN_BYTES {
             return (kind, Err(Reason::TooLarge.into()));
         }
-        if let Some(p) = self.static_tokens.verify(token) {
+        let digest = static_token::digest(token);
+        if let Some(p) = self.static_tokens.verify_digest(&digest) {
             return (CredentialKind::Static, Ok(p));
         }
         if !jwt_shaped {
             return (kind, Err(Reason::UnknownToken.into()));
+        }
+        if let Some(hit) = self.verified.get(&digest, jsonwebtoken::get_current_timestamp()) {
+            // Still signed by one of the issuer's current keys: not rotated out, not dropped as
+            // too stale, and the same key object (a refetch makes new ones, so it is checked once
+            // more against the new set).
+            let current = match self.issuers.get(hit.issuer) {
+                Some(issuer) => issuer.key(hit.kid.as_deref()).await.ok(),
+                None => None,
+            };
+            if current.is_some_and(|k| Arc::ptr_eq(&k, &hit.key)) {
+                metrics().jwt_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return (hit.kind, Ok(hit.principal));
+            }
+            self.verified.forget(&digest);
         }
         let unverified = match jwt::parse_unverified(token) {
             Ok(u) => u,
@@ -163,9 +181,22 @@ impl RouteAuth {
             return (kind, Err(Reason::MissingClaim.into()));
         };
         let mut first: Option<(CredentialKind, Reason)> = None;
-        for issuer in self.issuers.iter().filter(|i| i.trusts(iss)) {
+        for (index, issuer) in self.issuers.iter().enumerate().filter(|(_, i)| i.trusts(iss)) {
             match issuer.verify(token, &unverified).await {
-                Ok(p) => return (issuer.kind(), Ok(p)),
+                Ok(accepted) => {
+                    let kind = issuer.kind();
+                    let principal = accepted.principal.clone();
+                    let entry = Verified {
+                        principal: accepted.principal,
+                        kind,
+                        issuer: index,
+                        kid: unverified.kid.clone(),
+                        key: accepted.key,
+                        valid_until: accepted.valid_until,
+                    };
+                    self.verified.insert(digest, entry);
+                    return (kind, Ok(principal));
+                }
                 Err(r) => {
                     first.get_or_insert((issuer.kind(), r));
                 }

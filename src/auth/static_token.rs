@@ -40,7 +40,9 @@ pub enum StaticTokenError {
     BadDigest { name: String },
 }
 
-fn digest(token: &str) -> [u8; 32] {
+/// SHA-256 of a presented token: what static tokens are compared by and verified JWTs are
+/// remembered by.
+pub(crate) fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -109,10 +111,14 @@ impl StaticTokens {
     /// Finds the client whose token this is. Every entry is compared, in constant time, so timing
     /// reveals neither which entry matched nor how much of a digest did.
     pub fn verify(&self, token: &str) -> Option<Principal> {
-        let d = digest(token);
+        self.verify_digest(&digest(token))
+    }
+
+    /// [`StaticTokens::verify`] with the token's digest already computed.
+    pub(crate) fn verify_digest(&self, d: &[u8; 32]) -> Option<Principal> {
         let mut found = None;
         for e in &self.entries {
-            if bool::from(e.digest.ct_eq(&d)) && found.is_none() {
+            if bool::from(e.digest.ct_eq(d)) && found.is_none() {
                 found = Some(e.principal.clone());
             }
         }
