@@ -46,5 +46,11 @@ fn the_load_harness_runs_every_section_in_smoke_mode() {
     assert!(stdout.contains("gateway RSS: idle"), "{stdout}");
     assert!(stdout.contains("process start to /readyz 200: median"), "{stdout}");
     assert!(stdout.contains("50 idle connections open"), "{stdout}");
+    // Bulk: the listing and the member PATCH, each against its native calls replayed.
+    for work in ["list 500 users", "PATCH add 200 members"] {
+        let row = stdout.lines().find(|l| l.starts_with(work)).unwrap_or_else(|| panic!("no {work} row:\n{stdout}"));
+        assert!(ratio(row) > 0.0, "{row}");
+    }
+    assert!(stdout.contains("gateway RSS: ") && stdout.contains(" peak, growth "), "{stdout}");
     assert!(started.elapsed() < Duration::from_secs(60), "smoke mode took {:?}", started.elapsed());
 }

@@ -4,6 +4,7 @@
 //! measures the memory target alone, the SCIM-to-SCIM mapping against its backend, start-up time,
 //! memory with many connections, and any other SCIM service (`--scim-url`). See `--help`.
 
+mod bulk;
 mod credentials;
 mod drive;
 mod gateway;
@@ -93,6 +94,9 @@ async fn sections(o: Options, dir: std::path::PathBuf) -> Result<(), String> {
     }
     if run.o.has(Section::Connections) {
         section("connections", scenarios::connections(&run).await);
+    }
+    if run.o.has(Section::Bulk) {
+        section("bulk", bulk::bulk(&run).await);
     }
     if failures.is_empty() { Ok(()) } else { Err(format!("failed sections: {}", failures.join(", "))) }
 }

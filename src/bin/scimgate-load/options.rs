@@ -17,6 +17,8 @@ Sections (--sections, comma-separated; default: openmetadata,startup,connections
   memory         the memory target alone, with --memory-sizes users stored
   startup        process start to the first 200 from /readyz, --startup-runs times
   connections    the gateway's RSS with --connections keep-alive connections open
+  bulk           an IdP paging through --bulk-users users (--page-size per page), then one PATCH adding
+                 --bulk-members members to a group, against the same native calls replayed directly
   all            every section
 
 Options:
@@ -28,6 +30,9 @@ Options:
   --memory-sizes LIST      stored users for the memory section [0,10000,100000]
   --connections N          keep-alive connections for the connections section [1000]
   --startup-runs N         gateway starts for the startup section [10]
+  --bulk-users N           users stored for the bulk section [100000]
+  --bulk-members N         members added by the bulk section's PATCH [10000]
+  --page-size N            users per page when the bulk section lists [100]
   --auth jwt|static        the load's credential: an RS256 JWT from a local issuer whose JWKS the
                            gateway caches (needs the openssl command), or a static token [jwt]
   --scim-url URL --token T aim the SCIM workloads at any SCIM service (http) instead; seeds --users
@@ -45,11 +50,12 @@ pub enum Section {
     Memory,
     Startup,
     Connections,
+    Bulk,
 }
 
 impl Section {
-    const ALL: [Section; 5] =
-        [Section::OpenMetadata, Section::Proxy, Section::Memory, Section::Startup, Section::Connections];
+    const ALL: [Section; 6] =
+        [Section::OpenMetadata, Section::Proxy, Section::Memory, Section::Startup, Section::Connections, Section::Bulk];
 
     fn from_key(key: &str) -> Option<Section> {
         Some(match key {
@@ -58,6 +64,7 @@ impl Section {
             "memory" => Section::Memory,
             "startup" => Section::Startup,
             "connections" => Section::Connections,
+            "bulk" => Section::Bulk,
             _ => return None,
         })
     }
@@ -79,6 +86,9 @@ pub struct Options {
     pub memory_sizes: Vec<usize>,
     pub connections: usize,
     pub startup_runs: usize,
+    pub bulk_users: usize,
+    pub bulk_members: usize,
+    pub page_size: usize,
     pub auth: AuthKind,
     pub sections: Vec<Section>,
     pub scim_url: Option<String>,
@@ -99,6 +109,9 @@ impl Default for Options {
             memory_sizes: vec![0, 10_000, 100_000],
             connections: 1000,
             startup_runs: 10,
+            bulk_users: 100_000,
+            bulk_members: 10_000,
+            page_size: 100,
             auth: AuthKind::Jwt,
             sections: vec![Section::OpenMetadata, Section::Startup, Section::Connections],
             scim_url: None,
@@ -139,6 +152,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             "--memory-sizes" => o.memory_sizes = list(&value()?)?,
             "--connections" => o.connections = number(&value()?)?,
             "--startup-runs" => o.startup_runs = number::<usize>(&value()?)?.max(1),
+            "--bulk-users" => o.bulk_users = number::<usize>(&value()?)?.max(1),
+            "--bulk-members" => o.bulk_members = number(&value()?)?,
+            "--page-size" => o.page_size = number::<usize>(&value()?)?.max(1),
             "--auth" => {
                 o.auth = match value()?.as_str() {
                     "jwt" => AuthKind::Jwt,
@@ -169,6 +185,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
                 o.memory_sizes = vec![0, 300];
                 o.connections = 50;
                 o.startup_runs = 2;
+                o.bulk_users = 500;
+                o.bulk_members = 200;
                 o.sections = Section::ALL.to_vec();
                 o.show_calls = true;
             }
@@ -178,6 +196,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
     }
     if o.scim_url.is_some() != o.token.is_some() {
         return Err("--scim-url and --token go together".into());
+    }
+    if o.bulk_members > o.bulk_users {
+        return Err("--bulk-members: at most --bulk-users".into());
     }
     if o.concurrency.contains(&0) {
         return Err("--concurrency: at least 1 connection".into());

@@ -30,7 +30,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn gateway_endpoint(&self, gw: &Gateway, route: &str) -> Result<Arc<Endpoint>, String> {
+    pub(crate) fn gateway_endpoint(&self, gw: &Gateway, route: &str) -> Result<Arc<Endpoint>, String> {
         Endpoint::from_url(&format!("{}/{route}/scim/v2", gw.origin()), &self.creds.authorization).map(Arc::new)
     }
 
@@ -58,7 +58,7 @@ pub async fn openmetadata_with_users(n: usize) -> Result<(OpenMetadataEmulator, 
     Ok((om, users))
 }
 
-fn openmetadata_target(om: &OpenMetadataEmulator) -> String {
+pub(crate) fn openmetadata_target(om: &OpenMetadataEmulator) -> String {
     format!(
         "{{ kind: mapping, file: \"builtin:openmetadata\", backend: {{ base_url: \"{}/api\", auth: {{ type: bearer, token: {OM_TOKEN} }} }} }}",
         om.base_url()
@@ -66,13 +66,13 @@ fn openmetadata_target(om: &OpenMetadataEmulator) -> String {
 }
 
 /// Samples a process's RSS every 50 ms and keeps the largest.
-struct PeakRss {
+pub(crate) struct PeakRss {
     peak: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
 impl PeakRss {
-    fn watch(pid: u32) -> PeakRss {
+    pub(crate) fn watch(pid: u32) -> PeakRss {
         let (peak, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
         let (p, s) = (Arc::clone(&peak), Arc::clone(&stop));
         tokio::spawn(async move {
@@ -84,7 +84,7 @@ impl PeakRss {
         PeakRss { peak, stop }
     }
 
-    fn finish(self) -> u64 {
+    pub(crate) fn finish(self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
         self.peak.load(Ordering::Relaxed)
     }
@@ -100,7 +100,7 @@ async fn warm_up(side: &Side<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn print_title(title: &str) {
+pub(crate) fn print_title(title: &str) {
     println!("\n== {title}");
 }
 
@@ -423,16 +423,19 @@ pub async fn connections(run: &Run) -> Result<(), String> {
     }
     let busy = gw.rss_kib().unwrap_or(0);
     let peak = peak.finish().max(busy);
-    // And a sustained load over all of them, as the IdP side of a large deployment would.
-    let sustained = drive(endpoint.addr, &make, o.connections, o.duration.min(Duration::from_secs(3))).await;
-    let after = gw.rss_kib().unwrap_or(0);
+    // And a sustained load over as many connections (new ones: the idle ones are closed first,
+    // so that 1,000 are open, not 2,000), as the IdP side of a large deployment would.
     drop(conns);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sustained_peak = PeakRss::watch(gw.pid());
+    let sustained = drive(endpoint.addr, &make, o.connections, o.duration.min(Duration::from_secs(3))).await;
+    let after = sustained_peak.finish().max(gw.rss_kib().unwrap_or(0));
     print_title(&format!(
         "{} keep-alive connections to the gateway (OpenMetadata route, {})",
         o.connections, run.creds.label
     ));
     println!(
-        "RSS: {} before, {} with {} idle connections open, {} peak with all sending at once, {} after {} s at {} connections ({:.0} req/s, p99 {:.1} ms, {} errors); {} errors in the single-request rounds",
+        "RSS: {} before, {} with {} idle connections open, {} peak with all sending at once, {} peak over {} s of load on {} connections ({:.0} req/s, p99 {:.1} ms, {} errors); {} errors in the single-request rounds",
         mib(idle),
         mib(open_idle),
         o.connections,
