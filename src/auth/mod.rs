@@ -163,13 +163,11 @@ impl RouteAuth {
             // Still signed by one of the issuer's current keys: not rotated out, not dropped as
             // too stale, and the same key object (a refetch makes new ones, so it is checked once
             // more against the new set).
-            let current = match self.issuers.get(hit.issuer) {
-                Some(issuer) => issuer.key(hit.kid.as_deref()).await.ok(),
-                None => None,
-            };
-            if current.is_some_and(|k| Arc::ptr_eq(&k, &hit.key)) {
+            if let Some(issuer) = self.issuers.get(hit.issuer)
+                && issuer.key(hit.kid.as_deref()).await.is_ok_and(|k| Arc::ptr_eq(&k, &hit.key))
+            {
                 metrics().jwt_cache_hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return (hit.kind, Ok(hit.principal));
+                return (issuer.kind(), Ok(hit.principal));
             }
             self.verified.forget(&digest);
         }
@@ -188,7 +186,6 @@ impl RouteAuth {
                     let principal = accepted.principal.clone();
                     let entry = Verified {
                         principal: accepted.principal,
-                        kind,
                         issuer: index,
                         kid: unverified.kid.clone(),
                         key: accepted.key,

@@ -16,7 +16,6 @@ use moka::sync::Cache;
 
 use super::Principal;
 use super::jwks::VerifyKey;
-use super::metrics::CredentialKind;
 
 /// Digest of a presented token.
 pub(crate) type TokenDigest = [u8; 32];
@@ -30,7 +29,6 @@ const MAX_AGE: Duration = Duration::from_secs(300);
 #[derive(Debug, Clone)]
 pub(crate) struct Verified {
     pub(crate) principal: Principal,
-    pub(crate) kind: CredentialKind,
     /// Index of the route's issuer entry that accepted the token.
     pub(crate) issuer: usize,
     /// The token's `kid`, to look its key up again.
@@ -83,7 +81,6 @@ mod tests {
     fn verified(valid_until: u64) -> Verified {
         Verified {
             principal: Principal { name: Arc::from("idp"), read_only: false },
-            kind: CredentialKind::Jwt,
             issuer: 0,
             kid: Some("k1".into()),
             key: Arc::new(VerifyKey::for_tests(DecodingKey::from_secret(b"unused"))),

@@ -362,7 +362,7 @@ impl Runner {
             }
             match &call.record {
                 // `record: $` is the whole answer: moved, not copied.
-                Some(p) if p.as_str().trim() == "$" => {
+                Some(p) if p.is_root() => {
                     out.last = Some(json);
                     record_chosen = true;
                 }

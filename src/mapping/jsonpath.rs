@@ -113,6 +113,11 @@ impl JsonPath {
         &self.source
     }
 
+    /// Whether this is `$`, the whole document (decided when compiled).
+    pub fn is_root(&self) -> bool {
+        self.simple.as_ref().is_some_and(Vec::is_empty)
+    }
+
     /// Every match, in document order.
     pub fn query<'a>(&self, v: &'a Value) -> Vec<&'a Value> {
         match &self.simple {
@@ -149,6 +154,14 @@ impl JsonPath {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn only_the_bare_dollar_is_the_root() {
+        assert!(super::JsonPath::parse("$").unwrap().is_root());
+        for other in ["$.a", "$[0]", "$..a", "$.*"] {
+            assert!(!super::JsonPath::parse(other).unwrap().is_root(), "{other}");
+        }
+    }
 
     use super::*;
 
