@@ -298,3 +298,60 @@ async fn member_values_that_name_no_user_are_refused() {
     let writes: Vec<String> = stub.take().iter().filter(|c| c.method != "GET").map(Recorded::line).collect();
     assert_eq!(writes, ["PUT /api/groups/g1/members/urn%3Auser%3Abob"]);
 }
+
+/// A group's `get` steps learn through `with_members` whether the members will be read from the
+/// record: reads that need none (`excludedAttributes=members`, a group PATCH touching only other
+/// attributes, the answer to a member PATCH) can leave a large member list out.
+#[tokio::test]
+async fn reads_that_need_no_members_say_so() {
+    let stub = Stub::start().await;
+    let members = r#"  read: { records: "$.users[*]", value: $.id }
+  add:
+    mode: batch
+    steps: [{ name: set team users, method: PUT, url: "/teams/{id}/users", body: '{members_after}' }]
+  remove:
+    mode: each
+    steps: [{ name: remove team user, method: DELETE, url: "/teams/{id}/users/{member}" }]"#;
+    let light_get = r#"get: [{ name: read group, method: GET, url: "/teams/{id}", query: { fields: '{with_members | map({"true": "users", "false": "basic"})}' } }]"#;
+    let groups = groups_with(members, "/teams")
+        .replace(r#"get: [{ name: read group, method: GET, url: "/teams/{id}" }]"#, light_get);
+    assert!(groups.contains("with_members"), "the mapping's get is replaced");
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups), &stub).await;
+    stub.get_json(
+        "/api/teams/g1?fields=users",
+        json!({"id": "g1", "name": "eng", "users": [{"id": "u1"}, {"id": "u2"}]}),
+    );
+    stub.get_json("/api/teams/g1?fields=basic", json!({"id": "g1", "name": "eng"}));
+    stub.on("PUT", "/api/teams/g1/users", Reply::empty(200));
+    stub.on("PATCH", "/api/teams/g1", Reply::empty(200));
+    stub.on("DELETE", "/api/teams/g1/users/u2", Reply::empty(200));
+
+    let got = gw.get("/Groups/g1").await;
+    assert_eq!(member_values(&got), ["u1", "u2"]);
+    assert_eq!(stub.take_lines(), ["GET /api/teams/g1?fields=users"]);
+
+    let got = gw.get("/Groups/g1?excludedAttributes=members").await;
+    assert_eq!((got.status, got.body.get("members")), (200, None), "{:?}", got.body);
+    assert_eq!(got.body["displayName"], "eng");
+    assert_eq!(stub.take_lines(), ["GET /api/teams/g1?fields=basic"]);
+
+    // The whole list is written back, so it is read before; the answer has no members.
+    let r = gw.patch("/Groups/g1", add(&["u3"])).await;
+    assert_eq!((r.status, r.body.get("members")), (200, None), "{:?}", r.body);
+    assert_eq!(
+        stub.take_lines(),
+        ["GET /api/teams/g1?fields=users", "PUT /api/teams/g1/users", "GET /api/teams/g1?fields=basic"]
+    );
+
+    // A rename needs no members at all.
+    let r = gw.patch("/Groups/g1", json!([{"op": "replace", "path": "displayName", "value": "core"}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let lines = stub.take_lines();
+    assert_eq!(lines[..2], ["GET /api/teams/g1?fields=basic", "PATCH /api/teams/g1"]);
+    assert!(lines.iter().all(|l| !l.contains("fields=users")), "{lines:?}");
+
+    // A PUT of the group replaces the members: they are read.
+    let r = gw.put("/Groups/g1", scim_group("eng", json!({"members": [{"value": "u1"}]}))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(stub.take_lines()[0], "GET /api/teams/g1?fields=users");
+}

@@ -76,9 +76,18 @@ impl MappedTarget {
     }
 
     /// Reads the native record of `native_id`; `None` when the application says 404.
-    async fn read_record(&self, kind: ResourceKind, native_id: &str) -> Result<Option<Value>, ScimError> {
+    ///
+    /// `with_members` tells the `get` steps whether the group's members will be read from this
+    /// record, so that a mapping can leave a large member list out of reads that do not need it.
+    async fn read_record(
+        &self,
+        kind: ResourceKind,
+        native_id: &str,
+        with_members: bool,
+    ) -> Result<Option<Value>, ScimError> {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.to_owned()));
+        scope.insert("with_members".into(), Value::Bool(with_members));
         let steps = &self.res(kind).get;
         match self.runner.run("get", steps, &mut scope, &self.resolver()).await {
             Ok(o) => Ok(o.last.filter(|v| !v.is_null()).map(|mut record| {
@@ -278,7 +287,6 @@ impl MappedTarget {
         let res = self.res(kind);
         let schema = self.schema(kind);
         let native_id = self.native_of(kind, scim_id)?;
-        let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, scim_id))?;
         let fast = match &change {
             Change::Patch(p) if kind == ResourceKind::Group => {
                 member_only_delta(p, &self.res(ResourceKind::User).id.encoding)
@@ -291,6 +299,10 @@ impl MappedTarget {
             Change::Replace(_) => true,
         };
         let with_members = kind == ResourceKind::Group && touches_members && (fast.is_none() || needs_after);
+        // A `put` update sends the whole record back: it must be read whole.
+        let read_members = with_members || (kind == ResourceKind::Group && res.update.style == UpdateStyle::Put);
+        let record =
+            self.read_record(kind, &native_id, read_members).await?.ok_or_else(|| Self::not_found(kind, scim_id))?;
         let old = self.full_resource(kind, &native_id, Cow::Borrowed(&record), with_members).await?;
         let mut new = match &change {
             Change::Patch(p) if fast.is_some() => {
@@ -401,7 +413,7 @@ impl MappedTarget {
             Some(v) if convert::native_id(res, &v).as_deref() == Some(native_id.as_str()) => v,
             _ if writes == 0 => record,
             _ => self
-                .read_record(kind, &native_id)
+                .read_record(kind, &native_id, false)
                 .await
                 .map_err(|e| after_writes(e, writes))?
                 .ok_or_else(|| Self::not_found(kind, scim_id))?,
@@ -411,13 +423,18 @@ impl MappedTarget {
     }
 
     /// Answers a query with a native filter translation, or `None` if no rule applies.
-    async fn native_filter(&self, kind: ResourceKind, f: &Filter) -> Result<Option<Vec<Value>>, ScimError> {
+    async fn native_filter(
+        &self,
+        kind: ResourceKind,
+        f: &Filter,
+        with_members: bool,
+    ) -> Result<Option<Vec<Value>>, ScimError> {
         let res = self.res(kind);
         if let Some(id) = id_equality(f) {
             let Some(native) = convert::decode_id(res.id.encoding, &id).filter(|n| addressable(n)) else {
                 return Ok(Some(vec![]));
             };
-            return Ok(Some(self.read_record(kind, &native).await?.into_iter().collect()));
+            return Ok(Some(self.read_record(kind, &native, with_members).await?.into_iter().collect()));
         }
         let candidates = conjuncts(f);
         for rule in &res.filters {
@@ -437,6 +454,7 @@ impl MappedTarget {
                 let mut scope = self.runner.scope();
                 scope.insert("value".into(), value);
                 scope.insert("filter".into(), Value::String(f.to_string()));
+                scope.insert("with_members".into(), Value::Bool(with_members));
                 let resolver = self.resolver();
                 let out = match &rule.result {
                     FilterResultC::Single => match self.runner.run("list", &rule.steps, &mut scope, &resolver).await {
@@ -455,7 +473,7 @@ impl MappedTarget {
                     let mut full = Vec::with_capacity(out.len());
                     for r in out {
                         if let Some(id) = convert::native_id(self.res(kind), &r) {
-                            full.extend(self.read_record(kind, &id).await?);
+                            full.extend(self.read_record(kind, &id, with_members).await?);
                         }
                     }
                     full
@@ -641,7 +659,8 @@ impl Target for MappedTarget {
                 self.write_members(&scope, members.clone(), vec![], Some(members)).await.map_err(partial)?;
             }
         }
-        let record = self.read_record(kind, &native_id).await.map_err(partial)?.ok_or_else(|| {
+        let with_members = kind == ResourceKind::Group;
+        let record = self.read_record(kind, &native_id, with_members).await.map_err(partial)?.ok_or_else(|| {
             ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
         })?;
         self.full_resource(kind, &native_id, Cow::Owned(record), true).await
@@ -654,13 +673,15 @@ impl Target for MappedTarget {
         id: &str,
     ) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
-        let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;
+        let record = self.read_record(kind, &native_id, false).await?.ok_or_else(|| Self::not_found(kind, id))?;
         self.full_resource(kind, &native_id, Cow::Owned(record), false).await
     }
 
     async fn get(&self, _ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
-        let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;
+        let with_members = kind == ResourceKind::Group;
+        let record =
+            self.read_record(kind, &native_id, with_members).await?.ok_or_else(|| Self::not_found(kind, id))?;
         self.full_resource(kind, &native_id, Cow::Owned(record), true).await
     }
 
@@ -691,12 +712,12 @@ impl Target for MappedTarget {
                 let reread = res.get.len() > 1;
                 for r in records {
                     let id = convert::native_id(res, &r).unwrap_or_default();
-                    let full = if reread { self.read_record(kind, &id).await? } else { None };
+                    let full = if reread { self.read_record(kind, &id, with_members).await? } else { None };
                     resources.push(self.full_resource(kind, &id, Cow::Owned(full.unwrap_or(r)), with_members).await?);
                 }
                 return Ok(ListPage { total_results: total, resources });
             }
-            Some(f) => match self.native_filter(kind, f).await? {
+            Some(f) => match self.native_filter(kind, f, with_members).await? {
                 Some(r) => r,
                 None if res.other_filters == OtherFilters::Reject => {
                     return Err(ScimError::invalid_filter(format!("this target cannot answer the filter `{f}`")));
@@ -778,7 +799,7 @@ impl Target for MappedTarget {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.clone()));
         if kind == ResourceKind::Group && self.res(kind).members.as_ref().is_some_and(|m| m.clear_on_delete) {
-            let record = self.read_record(kind, &native_id).await?.ok_or_else(|| Self::not_found(kind, id))?;
+            let record = self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
             let current: Vec<String> = self
                 .read_members(&native_id, &record)
                 .await?

@@ -310,14 +310,15 @@ enum Ctx {
 impl Ctx {
     fn builtins(self) -> &'static [&'static str] {
         match self {
-            Ctx::Get | Ctx::Delete => &["vars", "id"],
+            Ctx::Get => &["vars", "id", "with_members"],
+            Ctx::Delete => &["vars", "id"],
             Ctx::Create => &["vars", "scim", "doc", "id"],
             Ctx::Update(UpdateStyle::JsonPatch) => &["vars", "id", "scim", "old", "doc", "record", "patch"],
             Ctx::Update(UpdateStyle::MergePatch) => &["vars", "id", "scim", "old", "doc", "record", "changes"],
             Ctx::Update(UpdateStyle::Put) => &["vars", "id", "scim", "old", "doc", "record"],
             Ctx::Update(UpdateStyle::PerKey) => &["vars", "id", "scim", "old", "doc", "record", "key", "value"],
             Ctx::List => &["vars", "limit", "offset", "page", "cursor"],
-            Ctx::Filter => &["vars", "value", "filter", "limit", "offset", "page", "cursor"],
+            Ctx::Filter => &["vars", "value", "filter", "with_members", "limit", "offset", "page", "cursor"],
             Ctx::Trigger => &["vars", "id", "scim", "record", "value"],
             Ctx::MembersRead => &["vars", "id", "limit", "offset", "page", "cursor"],
             Ctx::MembersWrite(MemberMode::Batch) => &["vars", "id", "scim", "members", "members_after"],
