@@ -33,7 +33,7 @@ fn the_load_harness_runs_every_section_in_smoke_mode() {
         }
     }
     // The native calls are shown, for the OpenMetadata section.
-    assert!(stdout.contains("PUT /v1/teams/"), "{stdout}");
+    assert!(stdout.contains("PATCH /v1/teams/"), "{stdout}");
 
     // The memory target alone: reads and creates at both store sizes.
     for size in ["10", "300"] {

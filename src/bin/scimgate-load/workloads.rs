@@ -192,7 +192,7 @@ fn native_step(
     previous: &[u8],
 ) -> Option<Request<Full<Bytes>>> {
     let read_user = |id: &str| e.request(Method::GET, &format!("/users/{id}?fields=teams%2Croles&include=all"), None);
-    let read_team = || e.request(Method::GET, &format!("/teams/{}?fields=users%2Cparents", f.group), None);
+    let read_team = || e.request(Method::GET, &format!("/teams/{}?fields=parents&include=all", f.group), None);
     match (kind, step) {
         (Kind::GetById, 0) => Some(read_user(&f.user(i).id)),
         (Kind::Filter, 0) => {
@@ -220,10 +220,11 @@ fn native_step(
             ]);
             Some(e.request(Method::PATCH, &format!("/users/{}", f.user(i).id), json_body(JSON_PATCH, &body)))
         }
+        // Read the team (without its users), append the member with a JSON Patch, read it again.
         (Kind::AddMember, 0 | 2) => Some(read_team()),
         (Kind::AddMember, 1) => {
-            let body = json!([{"id": f.user(i).id, "type": "user"}]);
-            Some(e.request(Method::PUT, &format!("/teams/{}/users", f.group), json_body(JSON, &body)))
+            let body = json!([{"op": "add", "path": "/users/-", "value": {"id": f.user(i).id, "type": "user"}}]);
+            Some(e.request(Method::PATCH, &format!("/teams/{}", f.group), json_body(JSON_PATCH, &body)))
         }
         _ => None,
     }
