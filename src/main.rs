@@ -161,10 +161,14 @@ fn random_token() -> String {
     format!("sgd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
+/// Runs a command; `serve` gets the settings `main` loaded to size the runtime.
+async fn run(command: Command, settings: Option<Settings>) -> Result<(), String> {
+    match command {
         Command::Serve { config } => {
-            let settings = Settings::load(&config).map_err(|e| e.to_string())?;
+            let settings = match settings {
+                Some(s) => s,
+                None => Settings::load(&config).map_err(|e| e.to_string())?,
+            };
             let https = settings.tls.is_some();
             let running = std::sync::Arc::new(app::start(&settings).await.map_err(|e| e.to_string())?);
             if let Err(e) = scimgate::reload::spawn(std::sync::Arc::clone(&running), config.clone()) {
@@ -242,14 +246,29 @@ async fn run(cli: Cli) -> Result<(), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _telemetry = init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // `serve` reads its settings before the runtime exists: they say how many threads it has.
+    let settings = match &cli.command {
+        Command::Serve { config } => match Settings::load(config) {
+            Ok(settings) => Some(settings),
+            Err(e) => {
+                eprintln!("scimgate: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = settings.as_ref().and_then(|s| s.http.worker_threads) {
+        builder.worker_threads(n);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("scimgate: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli.command, settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scimgate: {e}");

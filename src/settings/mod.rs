@@ -85,6 +85,10 @@ pub struct HttpSettings {
     /// Base URL the IdP uses to reach the gateway (for `Location` and `meta.location`), when a
     /// proxy in front changes scheme or host. Derived from the request otherwise.
     pub public_base_url: Option<String>,
+    /// Threads serving requests; by default one per CPU the process may use (its cgroup quota
+    /// and affinity). Fewer than the CPUs keep tail latency low when the gateway shares them with
+    /// the application, as a sidecar does. Read at start-up only.
+    pub worker_threads: Option<usize>,
 }
 
 impl Default for HttpSettings {
@@ -98,6 +102,7 @@ impl Default for HttpSettings {
             shutdown_grace_secs: 30,
             rate_limit: None,
             public_base_url: None,
+            worker_threads: None,
         }
     }
 }
@@ -296,6 +301,9 @@ impl Settings {
         }
         if self.http.max_body_bytes < 1024 {
             return Err("key `http.max_body_bytes`: must be at least 1024".into());
+        }
+        if self.http.worker_threads == Some(0) {
+            return Err("key `http.worker_threads`: must be at least 1".into());
         }
         Ok(())
     }

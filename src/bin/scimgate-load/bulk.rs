@@ -68,7 +68,7 @@ pub async fn bulk(run: &Run) -> Result<(), String> {
         o.bulk_users,
         seeded_in.as_secs_f64(),
         o.page_size,
-        run.creds.label,
+        run.label(),
         o.bulk_members
     ));
     println!("{:<34} | {:>10} {:>12} | {:>10} | {:>6}", "work", "gateway s", "native calls", "direct s", "ratio");

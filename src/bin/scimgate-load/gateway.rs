@@ -30,6 +30,8 @@ pub struct Launch {
     pub ready_timeout: Duration,
     /// The binary; `scimgate` beside this one when not given.
     pub binary: Option<PathBuf>,
+    /// `http.worker_threads`; the gateway's default when `None`.
+    pub threads: Option<usize>,
 }
 
 impl Gateway {
@@ -37,7 +39,8 @@ impl Gateway {
     /// the gateway on a free local port.
     pub async fn start(dir: &Path, name: &str, routes: &str, launch: &Launch) -> Result<Gateway, String> {
         let addr = free_port()?;
-        let settings = format!("listen: {addr}\naudit: {{ to: off }}\nroutes:\n{routes}");
+        let http = launch.threads.map(|n| format!("http: {{ worker_threads: {n} }}\n")).unwrap_or_default();
+        let settings = format!("listen: {addr}\naudit: {{ to: off }}\n{http}routes:\n{routes}");
         let file = dir.join(format!("{name}.yaml"));
         std::fs::write(&file, settings).map_err(|e| format!("{}: {e}", file.display()))?;
         let log = dir.join(format!("{name}.log"));

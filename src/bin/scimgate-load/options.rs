@@ -39,6 +39,7 @@ Options:
                            users and one group per member-add run there first, and deletes nothing
   --wrap 'CMD ARGS'        run the gateway under CMD (e.g. 'valgrind --tool=callgrind')
   --gateway PATH           the scimgate binary to measure [the one beside this binary]
+  --gateway-threads N      the measured gateway's http.worker_threads [its default: one per CPU]
   --show-calls             print the native calls the gateway makes for one request of each workload
   --smoke                  every section for a few seconds, tiny sizes, no thresholds
 ";
@@ -95,6 +96,8 @@ pub struct Options {
     pub token: Option<String>,
     pub wrap: Vec<String>,
     pub gateway: Option<std::path::PathBuf>,
+    /// `http.worker_threads` of the measured gateway; its own default when absent.
+    pub gateway_threads: Option<usize>,
     pub show_calls: bool,
 }
 
@@ -118,6 +121,7 @@ impl Default for Options {
             token: None,
             wrap: Vec::new(),
             gateway: None,
+            gateway_threads: None,
             show_calls: false,
         }
     }
@@ -176,6 +180,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             "--token" => o.token = Some(value()?),
             "--wrap" => o.wrap = value()?.split_whitespace().map(str::to_owned).collect(),
             "--gateway" => o.gateway = Some(value()?.into()),
+            "--gateway-threads" => o.gateway_threads = Some(number::<usize>(&value()?)?.max(1)),
             "--show-calls" => o.show_calls = true,
             "--smoke" => {
                 o.duration = Duration::from_millis(200);

@@ -34,6 +34,15 @@ impl Run {
         Endpoint::from_url(&format!("{}/{route}/scim/v2", gw.origin()), &self.creds.authorization).map(Arc::new)
     }
 
+    /// The load's credential, and the measured gateway's threads when set.
+    pub(crate) fn label(&self) -> String {
+        match self.launch.threads {
+            Some(1) => format!("{}, 1 worker thread", self.creds.label),
+            Some(n) => format!("{}, {n} worker threads", self.creds.label),
+            None => self.creds.label.to_string(),
+        }
+    }
+
     fn concurrency_for_seeding(&self) -> usize {
         self.o.concurrency.iter().copied().max().unwrap_or(16).min(64)
     }
@@ -137,7 +146,7 @@ pub async fn openmetadata(run: &Run) -> Result<(), String> {
     let warm = gw.rss_kib().unwrap_or(0);
     print_title(&format!(
         "gateway (scimgate serve, mapping builtin:openmetadata, {}) vs the emulated OpenMetadata called directly; {} users stored; {:.1} s per run, median of {}",
-        run.creds.label,
+        run.label(),
         o.users,
         o.duration.as_secs_f64(),
         o.repeat
@@ -207,7 +216,8 @@ fn first_team(om: &OpenMetadataEmulator, kind: Kind) -> Result<String, String> {
 pub async fn proxy(run: &Run) -> Result<(), String> {
     let o = &run.o;
     let backend_auth = format!("{{ tokens: [{{ name: front, value: {BACKEND_TOKEN} }}] }}");
-    let no_wrap = Launch { wrap: Vec::new(), ..run.launch.clone() };
+    // The backend is the same process in both columns; only the front gateway is configured.
+    let no_wrap = Launch { wrap: Vec::new(), threads: None, ..run.launch.clone() };
     let backend =
         Gateway::start(&run.dir, "backend", &route("app", "{ kind: memory }", &backend_auth), &no_wrap).await?;
     let backend_url = format!("{}/app/scim/v2", backend.origin());
@@ -230,7 +240,7 @@ pub async fn proxy(run: &Run) -> Result<(), String> {
     warm_up(&gateway).await?;
     print_title(&format!(
         "SCIM-to-SCIM: gateway (mapping builtin:scim, {}) in front of scimgate on the memory target vs that backend called directly (static token); {} users stored; {:.1} s per run, median of {}",
-        run.creds.label,
+        run.label(),
         o.users,
         o.duration.as_secs_f64(),
         o.repeat
@@ -272,7 +282,7 @@ pub async fn memory(run: &Run) -> Result<(), String> {
     let o = &run.o;
     print_title(&format!(
         "memory target alone ({}); reference: the peer gateway's in-memory plugin at 64 connections; {:.1} s per run, median of {}",
-        run.creds.label,
+        run.label(),
         o.duration.as_secs_f64(),
         o.repeat
     ));
@@ -358,7 +368,8 @@ pub async fn startup(run: &Run) -> Result<(), String> {
     let max = times.iter().copied().fold(0.0, f64::max);
     print_title(&format!(
         "start-up ({} starts; routes: builtin:openmetadata mapping and memory; {})",
-        o.startup_runs, run.creds.label
+        o.startup_runs,
+        run.label()
     ));
     println!(
         "process start to /readyz 200: median {:.1} ms (min {min:.1}, max {max:.1}); RSS when ready: median {}",
@@ -432,7 +443,8 @@ pub async fn connections(run: &Run) -> Result<(), String> {
     let after = sustained_peak.finish().max(gw.rss_kib().unwrap_or(0));
     print_title(&format!(
         "{} keep-alive connections to the gateway (OpenMetadata route, {})",
-        o.connections, run.creds.label
+        o.connections,
+        run.label()
     ));
     println!(
         "RSS: {} before, {} with {} idle connections open, {} peak with all sending at once, {} peak over {} s of load on {} connections ({:.0} req/s, p99 {:.1} ms, {} errors); {} errors in the single-request rounds",
