@@ -219,9 +219,11 @@ impl Backend {
     /// backend's credential elsewhere.
     fn check_url(&self, req: &NativeRequest) -> Result<reqwest::Url, BackendError> {
         let invalid = |reason: String| BackendError::InvalidRequest { step: Arc::clone(&req.step), reason };
-        let url = reqwest::Url::parse(&req.url).map_err(|e| invalid(format!("the URL is not valid: {e}")))?;
         let base = &self.inner.base;
-        let same_origin = url.origin() == base.origin();
+        let url = parse_under(base, &req.url).map_err(|e| invalid(format!("the URL is not valid: {e}")))?;
+        let same_origin = url.scheme() == base.scheme()
+            && url.host() == base.host()
+            && url.port_or_known_default() == base.port_or_known_default();
         let base_path = base.path().trim_end_matches('/');
         let rest = url.path().strip_prefix(base_path);
         let under_base = rest.is_some_and(|r| r.is_empty() || r.starts_with('/'));
@@ -407,6 +409,19 @@ pub(crate) async fn read_limited(mut response: reqwest::Response, limit: u64) ->
     Ok(body.freeze())
 }
 
+/// Parses a native URL. One that starts with the base URL's origin followed by a plain path is
+/// resolved against the base, which gives the same URL without parsing the host (with IDNA
+/// mapping) on every call; anything else is parsed whole.
+fn parse_under(base: &reqwest::Url, text: &str) -> Result<reqwest::Url, String> {
+    let origin = &base.as_str()[..base.as_str().len() - base.path().len()];
+    match text.strip_prefix(origin) {
+        Some(rest) if rest.starts_with('/') && !matches!(rest.as_bytes().get(1), Some(b'/' | b'\\')) => {
+            base.join(rest).map_err(|e| e.to_string())
+        }
+        _ => reqwest::Url::parse(text).map_err(|e| e.to_string()),
+    }
+}
+
 fn parse_base_url(text: &str) -> Result<reqwest::Url, BackendBuildError> {
     let err = |reason: &str| BackendBuildError::BaseUrl { url: text.to_owned(), reason: reason.to_owned() };
     if text.is_empty() {
@@ -500,6 +515,30 @@ mod tests {
 
     fn get(url: &str) -> NativeRequest {
         NativeRequest { method: Method::GET, url: url.into(), headers: vec![], body: None, step: Arc::from("s") }
+    }
+
+    #[test]
+    fn urls_resolved_against_the_base_are_the_urls_parsed_whole() {
+        let base = reqwest::Url::parse("https://app.example:8443/api/v2").unwrap();
+        for text in [
+            "https://app.example:8443/api/v2/users/1?fields=a%2Cb&x=%20",
+            "https://app.example:8443/api/v2/../../admin",
+            "https://app.example:8443/api/v2/./users/%2e%2e/x",
+            "https://app.example:8443//evil.example/x",
+            "https://app.example:8443/\\evil.example/x",
+            "https://app.example:8443/api/v2/a b/ü?q=ü#frag",
+            "https://app.example:8443",
+            "https://app.example:84430/api/v2/x",
+            "https://app.example:8443@evil.example/api/v2/x",
+            "https://APP.example:8443/api/v2/x",
+            "http://app.example:8443/api/v2/x",
+        ] {
+            assert_eq!(
+                super::parse_under(&base, text).map(String::from),
+                reqwest::Url::parse(text).map(String::from).map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
     }
 
     #[test]
