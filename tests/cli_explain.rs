@@ -334,6 +334,13 @@ fn scim() {
     assert_eq!(writes(&e), ["PATCH /scim/v2/Groups/g-1"], "{}", e.text);
     let add = e.call_to("PATCH /scim/v2/Groups/g-1");
     assert!(add.contains(r#""path": "members""#) && add.contains(r#""value": "u-1""#), "{add}");
+    assert!(e.calls()[0].ends_with("?excludedAttributes=members"), "the members are not read: {}", e.text);
+
+    // The application's members are asked for only when they are shown.
+    let e = ask(m, "GET", "/Groups/g-1?excludedAttributes=members", None, SCIM);
+    assert_eq!(e.calls(), ["GET /scim/v2/Groups/g-1?excludedAttributes=members"], "{}", e.text);
+    let e = ask(m, "GET", "/Groups/g-1", None, SCIM);
+    assert_eq!(e.calls(), ["GET /scim/v2/Groups/g-1"], "{}", e.text);
 }
 
 #[test]
