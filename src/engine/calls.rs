@@ -281,13 +281,14 @@ impl Runner {
         scope: &Map<String, Value>,
         lookups: &dyn LookupResolver,
         applied: usize,
+        parse: bool,
     ) -> Result<(u16, Option<Value>), ScimError> {
         let req = self.request(call, scope, lookups).await?;
         let resp = self.transport.send(req).await.map_err(|e| self.transport_error(&e, applied))?;
         let success =
             if call.expect.is_empty() { (200..300).contains(&resp.status) } else { call.expect.contains(&resp.status) };
         if success && !call.accept.contains(&resp.status) {
-            return Ok((resp.status, resp.json()));
+            return Ok((resp.status, if parse { resp.json() } else { None }));
         }
         if call.accept.contains(&resp.status) {
             return Ok((resp.status, None));
@@ -302,6 +303,29 @@ impl Runner {
         steps: &[Call],
         scope: &mut Map<String, Value>,
         lookups: &dyn LookupResolver,
+    ) -> Result<Outcome, ScimError> {
+        self.run_steps(op, steps, scope, lookups, true).await
+    }
+
+    /// Runs steps whose record nobody reads (member changes, triggers, deletes): an answer is
+    /// parsed only when a step captures from it. A team's PATCH answer can list every member.
+    pub async fn run_writes(
+        &self,
+        op: &str,
+        steps: &[Call],
+        scope: &mut Map<String, Value>,
+        lookups: &dyn LookupResolver,
+    ) -> Result<usize, ScimError> {
+        Ok(self.run_steps(op, steps, scope, lookups, false).await?.writes)
+    }
+
+    async fn run_steps(
+        &self,
+        op: &str,
+        steps: &[Call],
+        scope: &mut Map<String, Value>,
+        lookups: &dyn LookupResolver,
+        keep_record: bool,
     ) -> Result<Outcome, ScimError> {
         let mut out = Outcome::default();
         let mut record_chosen = false;
@@ -326,7 +350,7 @@ impl Runner {
                         s.insert("item".into(), item);
                         s.insert("index".into(), Value::from(i));
                         async move {
-                            self.send_one(op, call, &s, lookups, applied).await.map(|_| ()).map_err(|mut e| {
+                            self.send_one(op, call, &s, lookups, applied, false).await.map(|_| ()).map_err(|mut e| {
                                 e.detail = format!("{} (item {i})", e.detail);
                                 e
                             })
@@ -351,7 +375,8 @@ impl Runner {
                 }
                 continue;
             }
-            let (_, json) = self.send_one(op, call, scope, lookups, out.writes).await?;
+            let parse = keep_record || !call.capture.is_empty() || call.record.is_some();
+            let (_, json) = self.send_one(op, call, scope, lookups, out.writes, parse).await?;
             if is_write {
                 out.writes += 1;
             }
@@ -394,7 +419,7 @@ impl Runner {
                 s.insert(name.to_owned(), item);
                 async move {
                     let mut s = s;
-                    self.run(op, steps, &mut s, lookups).await.map(|o| o.writes).map_err(|mut e| {
+                    self.run_writes(op, steps, &mut s, lookups).await.map_err(|mut e| {
                         e.detail = format!("{} ({name} {shown})", e.detail);
                         e
                     })

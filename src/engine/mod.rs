@@ -218,19 +218,15 @@ impl MappedTarget {
             done += match w.mode {
                 MemberMode::Batch => {
                     s.insert("members".into(), Value::Array(items));
-                    self.runner
-                        .run("members", &w.steps, &mut s, &self.resolver())
-                        .await
-                        .map_err(|mut e| {
-                            if done > 0 {
-                                e.detail = format!(
-                                    "{}; earlier member changes were applied, retrying the request is safe",
-                                    e.detail
-                                );
-                            }
-                            e
-                        })?
-                        .writes
+                    self.runner.run_writes("members", &w.steps, &mut s, &self.resolver()).await.map_err(|mut e| {
+                        if done > 0 {
+                            e.detail = format!(
+                                "{}; earlier member changes were applied, retrying the request is safe",
+                                e.detail
+                            );
+                        }
+                        e
+                    })?
                 }
                 MemberMode::Each => {
                     self.runner.run_each("members", &w.steps, &s, "member", items, &self.resolver()).await?
@@ -276,8 +272,8 @@ impl MappedTarget {
                 s.insert("value".into(), now);
                 // Named after the SCIM operation, so `errors` rules keyed on it apply.
                 let op = if old.is_some() { "update" } else { "create" };
-                let out = self.runner.run(op, &t.steps, &mut s, &self.resolver()).await;
-                done += out.map_err(|e| after_writes(e, done))?.writes;
+                let out = self.runner.run_writes(op, &t.steps, &mut s, &self.resolver()).await;
+                done += out.map_err(|e| after_writes(e, done))?;
             }
         }
         Ok(done)
@@ -368,10 +364,9 @@ impl MappedTarget {
                     s.insert("value".into(), v);
                     writes += self
                         .runner
-                        .run("update", steps, &mut s, &resolver)
+                        .run_writes("update", steps, &mut s, &resolver)
                         .await
-                        .map_err(|e| after_writes(e, writes))?
-                        .writes;
+                        .map_err(|e| after_writes(e, writes))?;
                 }
             } else {
                 let out = self
@@ -809,7 +804,7 @@ impl Target for MappedTarget {
                 .collect();
             self.write_members(&scope, vec![], current, Some(vec![])).await?;
         }
-        match self.runner.run("delete", &self.res(kind).delete, &mut scope, &self.resolver()).await {
+        match self.runner.run_writes("delete", &self.res(kind).delete, &mut scope, &self.resolver()).await {
             Ok(_) => Ok(()),
             Err(e) if e.status == 404 => Err(Self::not_found(kind, id)),
             Err(e) => Err(e),
