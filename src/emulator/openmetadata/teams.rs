@@ -162,13 +162,15 @@ fn is_descendant(store: &Store, candidate: Uuid, ancestor: Uuid) -> bool {
     false
 }
 
+/// The users, each once, in the order given; linear in the list, as a team can have thousands.
 fn check_users(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
-    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if !store.users.contains_key(id) {
             return Err(Store::not_found("user", id));
         }
-        if !out.contains(id) {
+        if seen.insert(*id) {
             out.push(*id);
         }
     }
