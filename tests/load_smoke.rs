@@ -16,7 +16,11 @@ fn ratio(row: &str) -> f64 {
 #[test]
 fn the_load_harness_runs_every_section_in_smoke_mode() {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_scimgate-load")).arg("--smoke").output().expect("the harness runs");
+    // One request thread (`http.worker_threads`), as a gateway beside its application runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_scimgate-load"))
+        .args(["--smoke", "--gateway-threads", "1"])
+        .output()
+        .expect("the harness runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 
@@ -32,6 +36,7 @@ fn the_load_harness_runs_every_section_in_smoke_mode() {
             assert_eq!(gateway.split_whitespace().nth(3), Some("0"), "gateway errors in {row}");
         }
     }
+    assert!(stdout.contains("JWT (RS256, JWKS cached), 1 worker thread)"), "{stdout}");
     // The native calls are shown, for the OpenMetadata section.
     assert!(stdout.contains("PATCH /v1/teams/"), "{stdout}");
 

@@ -331,6 +331,17 @@ mod tests {
     }
 
     #[test]
+    fn worker_threads_default_to_the_cpus_and_cannot_be_zero() {
+        let f = write(MIN);
+        assert_eq!(Settings::load_with_env(f.path(), []).unwrap().http.worker_threads, None);
+        let env = [("SCIMGATE_HTTP__WORKER_THREADS".to_owned(), "3".to_owned())];
+        assert_eq!(Settings::load_with_env(f.path(), env).unwrap().http.worker_threads, Some(3));
+        let f = write(&format!("http: {{ worker_threads: 0 }}\n{MIN}"));
+        let e = Settings::load_with_env(f.path(), []).unwrap_err().to_string();
+        assert!(e.contains("http.worker_threads"), "{e}");
+    }
+
+    #[test]
     fn mapping_targets_resolve_relative_files_and_take_backend_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gw.yaml");
