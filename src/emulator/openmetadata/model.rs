@@ -684,6 +684,43 @@ impl Store {
     pub fn not_found(entity: &str, key: impl std::fmt::Display) -> OmError {
         OmError::new(StatusCode::NOT_FOUND, format!("{entity} instance for {key} not found"))
     }
+
+    /// Referenced users, each once, in the order given (a team can list thousands).
+    pub fn known_users(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
+        distinct_known(ids, "user", |id| self.users.contains_key(id), None)
+    }
+
+    /// Referenced roles, each once, in the order given.
+    pub fn known_roles(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
+        distinct_known(ids, "role", |id| self.roles.contains_key(id), None)
+    }
+
+    /// A user's teams, each once; membership of Organization is implied, never stored
+    /// (`UserRepository.assignTeams`).
+    pub fn known_teams(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
+        distinct_known(ids, "team", |id| self.teams.contains_key(id), Some(self.organization))
+    }
+}
+
+/// `ids` each once, in the order given, after checking that each names an existing `entity`;
+/// `implied` is accepted but not kept.
+fn distinct_known(
+    ids: &[Uuid],
+    entity: &str,
+    exists: impl Fn(&Uuid) -> bool,
+    implied: Option<Uuid>,
+) -> Result<Vec<Uuid>, OmError> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !exists(id) {
+            return Err(Store::not_found(entity, id));
+        }
+        if Some(*id) != implied && seen.insert(*id) {
+            out.push(*id);
+        }
+    }
+    Ok(out)
 }
 
 fn put_opt(o: &mut Map<String, Value>, key: &str, value: &Option<String>) {

@@ -162,34 +162,6 @@ fn is_descendant(store: &Store, candidate: Uuid, ancestor: Uuid) -> bool {
     false
 }
 
-/// The users, each once, in the order given; linear in the list, as a team can have thousands.
-fn check_users(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if !store.users.contains_key(id) {
-            return Err(Store::not_found("user", id));
-        }
-        if seen.insert(*id) {
-            out.push(*id);
-        }
-    }
-    Ok(out)
-}
-
-fn check_roles(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
-    let mut out = Vec::new();
-    for id in ids {
-        if !store.roles.contains_key(id) {
-            return Err(Store::not_found("role", id));
-        }
-        if !out.contains(id) {
-            out.push(*id);
-        }
-    }
-    Ok(out)
-}
-
 fn check_parent_ids(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
     let mut out = Vec::new();
     for id in ids {
@@ -254,11 +226,11 @@ fn parse_create(store: &Store, value: &Value) -> Result<(String, TeamWrite), OmE
             profile: body.opt_object("profile")?,
             is_joinable: body.opt_bool("isJoinable")?.unwrap_or(true),
             parents,
-            default_roles: check_roles(store, &body.opt_uuids("defaultRoles")?.unwrap_or_default())?,
+            default_roles: store.known_roles(&body.opt_uuids("defaultRoles")?.unwrap_or_default())?,
             owners,
             domains: body.opt_array("domains")?.unwrap_or_default(),
         },
-        users: check_users(store, &body.opt_uuids("users")?.unwrap_or_default())?,
+        users: store.known_users(&body.opt_uuids("users")?.unwrap_or_default())?,
         children,
     };
     Ok((name, write))
@@ -425,11 +397,11 @@ fn write_from_document(store: &Store, team: &Team, doc: &Value) -> Result<TeamWr
             profile: body.opt_object("profile")?,
             is_joinable: body.opt_bool("isJoinable")?.unwrap_or(true),
             parents,
-            default_roles: check_roles(store, &ids("defaultRoles")?)?,
+            default_roles: store.known_roles(&ids("defaultRoles")?)?,
             owners: body.opt_array("owners")?.unwrap_or_default(),
             domains: body.opt_array("domains")?.unwrap_or_default(),
         },
-        users: check_users(store, &ids("users")?)?,
+        users: store.known_users(&ids("users")?)?,
         children,
     })
 }
@@ -588,7 +560,7 @@ fn set_members(store: &mut Store, team_id: Uuid, wanted: &BTreeSet<Uuid>) -> (Ve
 pub(super) fn replace_users(store: &mut Store, req: &NativeRequest, team: &str) -> Result<Reply, OmError> {
     let id = find(store, &Key::Id(team.to_owned()), Include::NonDeleted)?;
     let body = req.json().map_err(OmError::bad_request)?;
-    let wanted: BTreeSet<Uuid> = check_users(store, &ref_ids(&body, "users")?)?.into_iter().collect();
+    let wanted: BTreeSet<Uuid> = store.known_users(&ref_ids(&body, "users")?)?.into_iter().collect();
     let previous = team_type_of(store, id)?.meta.version();
     let (added, removed) = set_members(store, id, &wanted);
     Ok(Reply::json(StatusCode::OK, &change_event(store, id, previous, added, removed)))

@@ -102,33 +102,6 @@ pub(super) fn key_text(key: &Key) -> &str {
     }
 }
 
-fn check_teams(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
-    let mut out: Vec<Uuid> = Vec::new();
-    for id in ids {
-        if !store.teams.contains_key(id) {
-            return Err(Store::not_found("team", id));
-        }
-        // Membership of Organization is implied, never stored (`UserRepository.assignTeams`).
-        if *id != store.organization && !out.contains(id) {
-            out.push(*id);
-        }
-    }
-    Ok(out)
-}
-
-fn check_roles(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
-    let mut out: Vec<Uuid> = Vec::new();
-    for id in ids {
-        if !store.roles.contains_key(id) {
-            return Err(Store::not_found("role", id));
-        }
-        if !out.contains(id) {
-            out.push(*id);
-        }
-    }
-    Ok(out)
-}
-
 fn domains_from_names(names: Vec<Value>) -> Result<Vec<Value>, OmError> {
     names
         .into_iter()
@@ -157,8 +130,8 @@ fn parse_create(store: &Store, value: &Value) -> Result<(String, UserData), OmEr
     for secret in ["password", "confirmPassword", "botName"] {
         body.opt_str(secret)?;
     }
-    let teams = check_teams(store, &body.opt_uuids("teams")?.unwrap_or_default())?;
-    let roles = check_roles(store, &body.opt_uuids("roles")?.unwrap_or_default())?;
+    let teams = store.known_teams(&body.opt_uuids("teams")?.unwrap_or_default())?;
+    let roles = store.known_roles(&body.opt_uuids("roles")?.unwrap_or_default())?;
     let data = UserData {
         display_name: body.opt_str("displayName")?,
         description: body.opt_str("description")?,
@@ -281,11 +254,11 @@ fn data_from_document(store: &Store, doc: &Value, old: &UserData) -> Result<User
     let email = body.req_str("email")?;
     check_email("email", &email)?;
     let teams = match body.map.get("teams").filter(|v| !v.is_null()) {
-        Some(v) => check_teams(store, &ref_ids(v, "teams")?)?,
+        Some(v) => store.known_teams(&ref_ids(v, "teams")?)?,
         None => Vec::new(),
     };
     let roles = match body.map.get("roles").filter(|v| !v.is_null()) {
-        Some(v) => check_roles(store, &ref_ids(v, "roles")?)?,
+        Some(v) => store.known_roles(&ref_ids(v, "roles")?)?,
         None => Vec::new(),
     };
     Ok(UserData {
