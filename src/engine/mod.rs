@@ -78,7 +78,8 @@ impl MappedTarget {
     /// Reads the native record of `native_id`; `None` when the application says 404.
     ///
     /// `with_members` tells the `get` steps whether the group's members will be read from this
-    /// record, so that a mapping can leave a large member list out of reads that do not need it.
+    /// record, so that a mapping can leave a large member list out of reads that do not need it
+    /// (always false for users).
     async fn read_record(
         &self,
         kind: ResourceKind,
@@ -87,7 +88,7 @@ impl MappedTarget {
     ) -> Result<Option<Value>, ScimError> {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.to_owned()));
-        scope.insert("with_members".into(), Value::Bool(with_members));
+        scope.insert("with_members".into(), Value::Bool(with_members && kind == ResourceKind::Group));
         let steps = &self.res(kind).get;
         match self.runner.run("get", steps, &mut scope, &self.resolver()).await {
             Ok(o) => Ok(o.last.filter(|v| !v.is_null()).map(|mut record| {
@@ -296,7 +297,7 @@ impl MappedTarget {
         };
         let with_members = kind == ResourceKind::Group && touches_members && (fast.is_none() || needs_after);
         // A `put` update sends the whole record back: it must be read whole.
-        let read_members = with_members || (kind == ResourceKind::Group && res.update.style == UpdateStyle::Put);
+        let read_members = with_members || res.update.style == UpdateStyle::Put;
         let record =
             self.read_record(kind, &native_id, read_members).await?.ok_or_else(|| Self::not_found(kind, scim_id))?;
         let old = self.full_resource(kind, &native_id, Cow::Borrowed(&record), with_members).await?;
@@ -654,8 +655,7 @@ impl Target for MappedTarget {
                 self.write_members(&scope, members.clone(), vec![], Some(members)).await.map_err(partial)?;
             }
         }
-        let with_members = kind == ResourceKind::Group;
-        let record = self.read_record(kind, &native_id, with_members).await.map_err(partial)?.ok_or_else(|| {
+        let record = self.read_record(kind, &native_id, true).await.map_err(partial)?.ok_or_else(|| {
             ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
         })?;
         self.full_resource(kind, &native_id, Cow::Owned(record), true).await
@@ -674,9 +674,7 @@ impl Target for MappedTarget {
 
     async fn get(&self, _ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
-        let with_members = kind == ResourceKind::Group;
-        let record =
-            self.read_record(kind, &native_id, with_members).await?.ok_or_else(|| Self::not_found(kind, id))?;
+        let record = self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
         self.full_resource(kind, &native_id, Cow::Owned(record), true).await
     }
 
