@@ -404,7 +404,8 @@ async fn oauth2_client_secret_post_sends_the_credentials_in_the_form() {
 
 #[tokio::test]
 async fn oauth2_token_is_refreshed_after_it_expires() {
-    let tokens = token_server(1, Duration::ZERO).await;
+    // Valid for 3 s, so used for 2.4 s: room for two calls on a loaded machine.
+    let tokens = token_server(3, Duration::ZERO).await;
     let app = stub(|_, _| async { reply(200, "ok") }).await;
     let mut st = settings(&app.base());
     st.auth = oauth2(tokens.url("/t"), ClientAuthMethod::ClientSecretBasic);
@@ -412,7 +413,7 @@ async fn oauth2_token_is_refreshed_after_it_expires() {
     get(&b, app.url("/u")).await.unwrap();
     get(&b, app.url("/u")).await.unwrap();
     assert_eq!(tokens.hits(), 1);
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     get(&b, app.url("/u")).await.unwrap();
     assert_eq!(tokens.hits(), 2, "expired token replaced");
     let auths: Vec<_> = app.seen().iter().map(|s| s.header("authorization").unwrap().to_owned()).collect();
@@ -573,11 +574,11 @@ async fn a_transient_failure_then_success_returns_the_success() {
 
 #[tokio::test]
 async fn not_sent_is_retried_even_for_post() {
-    // A port nobody listens on: connections are refused before anything is sent.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A port bound but not listening: connections are refused before anything is sent, and
+    // no other test can take the port while the socket is held.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let b = backend(&settings(&format!("http://127.0.0.1:{port}")));
     let e = post(&b, format!("http://127.0.0.1:{port}/u")).await.unwrap_err();
     assert!(matches!(e, BackendError::NotSent { .. }), "{e:?}");
@@ -605,7 +606,7 @@ async fn a_long_retry_after_is_passed_on() {
     assert_eq!(r.status, 429);
     assert_eq!(r.retry_after(), Some(Duration::from_secs(120)));
     assert_eq!(s.hits(), 1);
-    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(30), "did not wait the 120 s");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -613,8 +614,9 @@ async fn a_long_retry_after_is_passed_on() {
 
 #[tokio::test]
 async fn a_full_backend_answers_saturated() {
+    // The first call holds the only slot far longer than the second waits for it.
     let s = stub(|_, _| async {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
         reply(200, "")
     })
     .await;
@@ -652,7 +654,8 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
     .await;
     let mut st = settings(&s.base());
     st.circuit_breaker.failure_threshold = 2;
-    st.circuit_breaker.open_secs = 1;
+    // Open for 2 s: the calls expected to fail fast have that long to run on a loaded machine.
+    st.circuit_breaker.open_secs = 2;
     let b = backend(&st);
 
     assert_eq!(get(&b, s.url("/u")).await.unwrap().status, 500);
@@ -661,11 +664,11 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
     assert_eq!(b.stats().breaker, BreakerState::Open);
     let e = get(&b, s.url("/u")).await.unwrap_err();
     let BackendError::CircuitOpen { retry_after } = e else { panic!("{e:?}") };
-    assert_eq!(retry_after, Duration::from_secs(1));
+    assert_eq!(retry_after, Duration::from_secs(2));
     assert_eq!(s.hits(), 2, "failed fast without calling");
 
     // Half-open with the application still down: the probe fails and the breaker reopens.
-    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    tokio::time::sleep(Duration::from_millis(2_050)).await;
     assert_eq!(b.stats().breaker, BreakerState::HalfOpen);
     assert_eq!(get(&b, s.url("/u")).await.unwrap().status, 500);
     assert_eq!(b.stats().breaker, BreakerState::Open);
@@ -674,7 +677,7 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
 
     // Recovered: the probe succeeds and calls flow again.
     failing.store(false, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(1_050)).await;
+    tokio::time::sleep(Duration::from_millis(2_050)).await;
     assert_eq!(get(&b, s.url("/u")).await.unwrap().status, 200);
     assert_eq!(b.stats().breaker, BreakerState::Closed);
     assert_eq!(get(&b, s.url("/u")).await.unwrap().status, 200);
@@ -686,20 +689,22 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
 
 #[tokio::test]
 async fn a_slow_answer_times_out() {
+    // Long enough for the stub to see each request before the client gives up, even on a
+    // loaded machine; the answer never comes in time.
     let s = stub(|_, _| async {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(Duration::from_secs(30)).await;
         reply(200, "")
     })
     .await;
     let mut st = settings(&s.base());
-    st.timeouts.request_ms = 200;
+    st.timeouts.request_ms = 600;
     st.retries.attempts = 2;
     let b = backend(&st);
     let started = Instant::now();
     let e = post(&b, s.url("/u")).await.unwrap_err();
     assert!(matches!(e, BackendError::Timeout { .. }), "{e:?}");
     assert!(e.may_have_applied());
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(10), "did not wait for the answer");
     assert_eq!(s.hits(), 1, "POST not retried after a timeout");
     let e = get(&b, s.url("/u")).await.unwrap_err();
     assert!(matches!(e, BackendError::Timeout { .. }), "{e:?}");
