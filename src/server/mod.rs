@@ -58,7 +58,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone().layer(axum::Extension(PeerAddr(peer))));
+        // The peer's address goes into each request's extensions. `Router::layer` would do the
+        // same but rebuild the router's route table for every connection.
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(PeerAddr(peer));
+                req
+            },
+        ));
         let builder = builder.clone();
         match &acceptor {
             None => {
@@ -100,3 +108,38 @@ pub async fn serve(
 /// The client's address, attached to each request.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn each_request_carries_its_connections_peer_address() {
+        let app = axum::Router::new().route(
+            "/peer",
+            axum::routing::get(
+                |axum::Extension(PeerAddr(peer)): axum::Extension<PeerAddr>| async move { peer.to_string() },
+            ),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options =
+            ListenOptions { tls: None, header_read_timeout: Duration::from_secs(5), shutdown_grace: Duration::ZERO };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, app, options, async {
+            let _ = stopped.await;
+        }));
+        for _ in 0..2 {
+            let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let me = tcp.local_addr().unwrap();
+            tcp.write_all(b"GET /peer HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+            let mut answer = String::new();
+            tcp.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            assert!(answer.ends_with(&format!("\r\n\r\n{me}")), "{answer}");
+        }
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}
