@@ -385,7 +385,8 @@ async fn datahub_scroll_finds_users_by_custom_property_and_groups_by_display_nam
 
 #[tokio::test]
 async fn datahub_search_lags_writes_that_reads_by_urn_already_see() {
-    let lag = Duration::from_millis(300);
+    // Long enough that the early search surely comes before it, even on a loaded machine.
+    let lag = Duration::from_millis(1500);
     let dh = Dh::with(DataHubConfig { search_lag: lag, ..DataHubConfig::default() }).await;
     let (status, _) = send(
         dh.req(Method::POST, "/entity/corpuser?async=false").json(&json!([corp_user("jdoe", Some("JDoe@x.com"))])),
@@ -399,7 +400,7 @@ async fn datahub_search_lags_writes_that_reads_by_urn_already_see() {
     let query = format!("/entity/corpuser?count=10&query={}", enc("customProperties:scimUserName=jdoe@x.com"));
     let (_, early) = send(dh.req(Method::GET, &query)).await;
     assert_eq!(early["entities"], json!([]), "the index has not caught up");
-    tokio::time::sleep(lag + Duration::from_millis(50)).await;
+    tokio::time::sleep(lag + Duration::from_millis(100)).await;
     let (_, late) = send(dh.req(Method::GET, &query)).await;
     assert_eq!(strings(&late["entities"], "/urn"), ["urn:li:corpuser:jdoe"]);
 }
@@ -457,7 +458,7 @@ async fn datahub_single_aspect_writes_create_unless_told_to_upsert() {
 
 #[tokio::test]
 async fn datahub_async_create_conflicts_are_accepted_then_dropped() {
-    let lag = Duration::from_millis(200);
+    let lag = Duration::from_millis(1000);
     let dh = Dh::with(DataHubConfig { async_lag: lag, ..DataHubConfig::default() }).await;
     dh.emu.seed("corpuser", json!([corp_user("jdoe", None)])).expect("user");
     let (status, _) = send(
@@ -467,7 +468,7 @@ async fn datahub_async_create_conflicts_are_accepted_then_dropped() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(dh.emu.pending_writes(), 1);
-    tokio::time::sleep(lag + Duration::from_millis(50)).await;
+    tokio::time::sleep(lag + Duration::from_millis(100)).await;
     dh.emu.apply_pending();
     assert_eq!(dh.emu.pending_writes(), 0);
     assert_eq!(dh.emu.user("jdoe").expect("user")["corpUserInfo"]["value"]["active"], json!(true), "dropped");

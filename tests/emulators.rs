@@ -390,7 +390,8 @@ async fn openmetadata_roles_are_seeded_and_looked_up_by_name() {
 
 #[tokio::test]
 async fn openmetadata_search_finds_users_by_email_after_the_index_lag() {
-    let lag = Duration::from_millis(300);
+    // Long enough that the early search surely comes before it, even on a loaded machine.
+    let lag = Duration::from_millis(1500);
     let om = Om::with(OpenMetadataConfig { search_lag: lag, ..OpenMetadataConfig::default() }).await;
     om.create_user(json!({"name": "jane.doe", "email": "Jane.Doe@example.com"})).await;
     let search =
@@ -398,7 +399,7 @@ async fn openmetadata_search_finds_users_by_email_after_the_index_lag() {
     let (status, early) = send(search("email.keyword:Jane.Doe@example.com")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(early["hits"]["total"]["value"], 0, "the index lags writes");
-    tokio::time::sleep(lag + Duration::from_millis(50)).await;
+    tokio::time::sleep(lag + Duration::from_millis(100)).await;
     let (_, found) = send(search("email.keyword:Jane.Doe@example.com")).await;
     assert_eq!(found["hits"]["total"]["value"], 1);
     let source = &found["hits"]["hits"][0]["_source"];
@@ -785,7 +786,8 @@ async fn datahub_rejects_invalid_aspects_urns_and_bodies() {
 
 #[tokio::test]
 async fn datahub_async_writes_answer_202_and_show_up_after_the_lag() {
-    let lag = Duration::from_millis(300);
+    // Long enough that the early read surely comes before it, even on a loaded machine.
+    let lag = Duration::from_millis(1500);
     let dh = Dh::with(DataHubConfig { async_lag: lag, ..DataHubConfig::default() }).await;
     let (status, echoed) =
         send(dh.req(Method::POST, "/entity/corpuser").json(&json!([corp_user("late", "late@example.com")]))).await;
@@ -794,7 +796,7 @@ async fn datahub_async_writes_answer_202_and_show_up_after_the_lag() {
     assert_eq!(dh.emu.pending_writes(), 1);
     let (status, _, _) = send_raw(dh.req(Method::HEAD, "/entity/corpuser/urn:li:corpuser:late")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not visible before the lag");
-    tokio::time::sleep(lag + Duration::from_millis(50)).await;
+    tokio::time::sleep(lag + Duration::from_millis(100)).await;
     let (status, _, _) = send_raw(dh.req(Method::HEAD, "/entity/corpuser/urn:li:corpuser:late")).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(dh.emu.pending_writes(), 0);
