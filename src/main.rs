@@ -14,21 +14,6 @@ use scimgate::settings::Settings;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc.h's `mi_option_e` (the same in mimalloc 2 and 3);
-/// libmimalloc-sys does not name it.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// mimalloc keeps freed pages for a second before returning them to the OS. With 1,000 busy
-/// connections that was about a fifth of the gateway's peak RSS, and returning them at once cost
-/// no measurable CPU (BENCHMARKS.md). `MIMALLOC_PURGE_DELAY` in the environment still decides.
-fn return_freed_memory_at_once() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: mi_option_set stores an integer in mimalloc's option table; mimalloc allows it
-        // at any time, from any thread.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-    }
-}
-
 #[derive(Parser)]
 #[command(name = "scimgate", version, about = "A SCIM 2.0 gateway in front of applications' own APIs")]
 struct Cli {
@@ -259,7 +244,6 @@ async fn run(command: Command, settings: Option<Settings>) -> Result<(), String>
 }
 
 fn main() -> ExitCode {
-    return_freed_memory_at_once();
     let cli = Cli::parse();
     let _telemetry = init_logging();
     // `serve` reads its settings before the runtime exists: they say how many threads it has.
@@ -290,26 +274,5 @@ fn main() -> ExitCode {
             eprintln!("scimgate: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Guards the bare option number: mimalloc 3's purge delay defaults to 1,000 ms, and no other
-    /// option has that default.
-    #[test]
-    fn the_purge_delay_option_is_the_one_set() {
-        // SAFETY: reading an option is allowed at any time.
-        let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(default, 1000);
-        }
-        return_freed_memory_at_once();
-        // SAFETY: as above.
-        let now = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
-        let expected = if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() { 0 } else { default };
-        assert_eq!(now, expected);
     }
 }
