@@ -695,8 +695,9 @@ impl Store {
         distinct_known(ids, "role", |id| self.roles.contains_key(id), None)
     }
 
-    /// A user's teams, each once; membership of Organization is implied, never stored
-    /// (`UserRepository.assignTeams`).
+    /// Referenced teams (a user's teams, a team's parents), each once, in the order given.
+    /// Organization is implied there and never stored (`UserRepository.assignTeams`; the default
+    /// parent of a team).
     pub fn known_teams(&self, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
         distinct_known(ids, "team", |id| self.teams.contains_key(id), Some(self.organization))
     }

@@ -162,18 +162,6 @@ fn is_descendant(store: &Store, candidate: Uuid, ancestor: Uuid) -> bool {
     false
 }
 
-fn check_parent_ids(store: &Store, ids: &[Uuid]) -> Result<Vec<Uuid>, OmError> {
-    let mut out = Vec::new();
-    for id in ids {
-        team_type_of(store, *id)?;
-        // Organization as a parent is the default and is not stored.
-        if *id != store.organization && !out.contains(id) {
-            out.push(*id);
-        }
-    }
-    Ok(out)
-}
-
 fn check_policies(ids: &[Uuid]) -> Result<(), OmError> {
     match ids.first() {
         Some(id) => Err(Store::not_found("policy", id)),
@@ -204,7 +192,7 @@ fn parse_create(store: &Store, value: &Value) -> Result<(String, TeamWrite), OmE
     }
     let email = body.opt_str("email")?.filter(|e| !e.is_empty());
     check_email_opt(&email)?;
-    let parents = check_parent_ids(store, &body.opt_uuids("parents")?.unwrap_or_default())?;
+    let parents = store.known_teams(&body.opt_uuids("parents")?.unwrap_or_default())?;
     let children = body.opt_uuids("children")?;
     if team_type == TeamType::Group && children.is_some() {
         return Err(OmError::bad_request(
@@ -380,7 +368,7 @@ fn write_from_document(store: &Store, team: &Team, doc: &Value) -> Result<TeamWr
             None => Ok(Vec::new()),
         }
     };
-    let parents = check_parent_ids(store, &ids("parents")?)?;
+    let parents = store.known_teams(&ids("parents")?)?;
     let children = ids("children")?;
     check_type_change(store, team, team_type, &children)?;
     check_hierarchy(store, Some(team.id), &team.name, team_type, &parents, &children)?;
