@@ -44,7 +44,15 @@ async fn hostile_rig() -> Rig {
     s.http.request_timeout_secs = 3;
     s.http.max_body_bytes = 8 * 1024 * 1024;
     let gateway = app::start(&s).await.expect("gateway starts");
-    let scim = Scim::new(gateway.scim_base_url(kind.mapping(), false));
+    // The one-second header timeout also closes idle keep-alive connections after a second, so
+    // the client must drop pooled connections before then: reusing one as the gateway closes it
+    // is a race no server can win (the request meets a reset or an empty answer).
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .pool_idle_timeout(Duration::from_millis(400))
+        .build()
+        .expect("client builds");
+    let scim = Scim { http, base: gateway.scim_base_url(kind.mapping(), false) };
     Rig { gateway, native, scim }
 }
 
