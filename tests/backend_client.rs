@@ -741,6 +741,46 @@ async fn a_reset_after_the_request_is_read_is_outcome_unknown() {
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
 
+/// Connections idle longer than `timeouts.idle_ms` are not reused: a server closing them on its
+/// own keep-alive timeout could otherwise meet a write on its way out.
+#[tokio::test]
+async fn idle_connections_are_reused_only_within_idle_ms() {
+    // Answers every request on a connection and never closes one itself.
+    let (addr, accepted) = raw_server(|mut tcp| async move {
+        loop {
+            if tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.is_err() {
+                return;
+            }
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tcp.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+        }
+    })
+    .await;
+    let base = format!("http://{addr}");
+    let connections_for = |idle_ms: u64, pause: Duration| {
+        let (base, accepted) = (base.clone(), Arc::clone(&accepted));
+        async move {
+            let mut s = settings(&base);
+            s.timeouts.idle_ms = idle_ms;
+            let b = backend(&s);
+            let before = accepted.load(Ordering::SeqCst);
+            assert_eq!(get(&b, format!("{base}/u")).await.unwrap().status, 200);
+            tokio::time::sleep(pause).await;
+            assert_eq!(get(&b, format!("{base}/u")).await.unwrap().status, 200);
+            accepted.load(Ordering::SeqCst) - before
+        }
+    };
+    assert_eq!(connections_for(4_000, Duration::from_millis(200)).await, 1, "reused within idle_ms");
+    assert_eq!(connections_for(100, Duration::from_millis(500)).await, 2, "not reused after idle_ms");
+    assert_eq!(connections_for(0, Duration::ZERO).await, 2, "0: a connection per call");
+}
+
 // ---------------------------------------------------------------------------------------------
 // TLS
 
