@@ -29,6 +29,13 @@ enum Command {
         #[arg(long, short, env = "SCIMGATE_CONFIG")]
         config: PathBuf,
     },
+    #[command(flatten)]
+    Tool(Tool),
+}
+
+/// The commands other than `serve`: they run on a default runtime.
+#[derive(Subcommand)]
+enum Tool {
     /// Run a ready-to-try gateway with no settings file, in front of an emulated application.
     Demo {
         /// What the gateway fronts: an emulated application through its shipped mapping, or `memory`.
@@ -161,27 +168,25 @@ fn random_token() -> String {
     format!("sgd_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-/// Runs a command; `serve` gets the settings `main` loaded to size the runtime.
-async fn run(command: Command, settings: Option<Settings>) -> Result<(), String> {
-    match command {
-        Command::Serve { config } => {
-            let settings = match settings {
-                Some(s) => s,
-                None => Settings::load(&config).map_err(|e| e.to_string())?,
-            };
-            let https = settings.tls.is_some();
-            let running = std::sync::Arc::new(app::start(&settings).await.map_err(|e| e.to_string())?);
-            if let Err(e) = scimgate::reload::spawn(std::sync::Arc::clone(&running), config.clone()) {
-                tracing::warn!(error = %e, "configuration files are not watched; send SIGHUP to reload");
-            }
-            let scheme = if https { "https" } else { "http" };
-            println!("listening on {scheme}://{}", running.local_addr);
-            tracing::info!(addr = %running.local_addr, routes = settings.routes.len(), "scimgate started");
-            wait_for_signal().await;
-            tracing::info!("shutting down: readiness off, draining in-flight requests");
-            running.shutdown().await.map_err(|e| e.to_string())
-        }
-        Command::Check { files } => {
+/// Runs the gateway until SIGINT or SIGTERM, then drains it.
+async fn serve(config: PathBuf, settings: Settings) -> Result<(), String> {
+    let https = settings.tls.is_some();
+    let running = std::sync::Arc::new(app::start(&settings).await.map_err(|e| e.to_string())?);
+    if let Err(e) = scimgate::reload::spawn(std::sync::Arc::clone(&running), config) {
+        tracing::warn!(error = %e, "configuration files are not watched; send SIGHUP to reload");
+    }
+    let scheme = if https { "https" } else { "http" };
+    println!("listening on {scheme}://{}", running.local_addr);
+    tracing::info!(addr = %running.local_addr, routes = settings.routes.len(), "scimgate started");
+    wait_for_signal().await;
+    tracing::info!("shutting down: readiness off, draining in-flight requests");
+    running.shutdown().await.map_err(|e| e.to_string())
+}
+
+/// Runs one of the other commands.
+async fn run(tool: Tool) -> Result<(), String> {
+    match tool {
+        Tool::Check { files } => {
             let env: Vec<(String, String)> = std::env::vars().collect();
             let report = scimgate::cli::check::check_paths(&files, &env);
             print!("{}", report.render());
@@ -191,11 +196,11 @@ async fn run(command: Command, settings: Option<Settings>) -> Result<(), String>
                 n => Err(format!("check failed: {n} errors")),
             }
         }
-        Command::Schema => {
+        Tool::Schema => {
             print!("{}", scimgate::cli::schema_text());
             Ok(())
         }
-        Command::Explain { mapping, config, route, method, path, body, fixtures, live } => {
+        Tool::Explain { mapping, config, route, method, path, body, fixtures, live } => {
             let body = scimgate::cli::explain::read_body(body.as_deref(), &method).map_err(|e| e.to_string())?;
             let args =
                 scimgate::cli::explain::ExplainArgs { mapping, config, route, method, path, body, fixtures, live };
@@ -203,7 +208,7 @@ async fn run(command: Command, settings: Option<Settings>) -> Result<(), String>
             print!("{text}");
             Ok(())
         }
-        Command::Replay { url, token, corpus, cases, junit, strict } => {
+        Tool::Replay { url, token, corpus, cases, junit, strict } => {
             let args =
                 scimgate::cli::replay::ReplayArgs { url, token, corpus, cases, junit, skip_unadvertised: !strict };
             let report = scimgate::cli::replay::run(&args).await.map_err(|e| e.to_string())?;
@@ -213,7 +218,7 @@ async fn run(command: Command, settings: Option<Settings>) -> Result<(), String>
                 Err(format!("{} of {} cases failed", report.failed(), report.cases.len()))
             }
         }
-        Command::Demo { target, listen, token } => {
+        Tool::Demo { target, listen, token } => {
             let token = token.unwrap_or_else(random_token);
             let demo = scimgate::demo::Demo::start(target, listen, &token).await.map_err(|e| e.to_string())?;
             let base = demo.base_url();
@@ -246,33 +251,27 @@ async fn run(command: Command, settings: Option<Settings>) -> Result<(), String>
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _telemetry = init_logging();
-    // `serve` reads its settings before the runtime exists: they say how many threads it has.
-    let settings = match &cli.command {
-        Command::Serve { config } => match Settings::load(config) {
-            Ok(settings) => Some(settings),
-            Err(e) => {
-                eprintln!("scimgate: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => None,
+    let outcome = match cli.command {
+        // `serve` reads its settings before the runtime exists: they say how many threads it has.
+        Command::Serve { config } => Settings::load(&config)
+            .map_err(|e| e.to_string())
+            .and_then(|settings| runtime(settings.http.worker_threads)?.block_on(serve(config, settings))),
+        Command::Tool(tool) => runtime(None).and_then(|r| r.block_on(run(tool))),
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = settings.as_ref().and_then(|s| s.http.worker_threads) {
-        builder.worker_threads(n);
-    }
-    let runtime = match builder.enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("scimgate: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(cli.command, settings)) {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("scimgate: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A multi-threaded runtime, with `threads` workers or one per core.
+fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n);
+    }
+    builder.enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))
 }
