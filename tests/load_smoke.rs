@@ -24,11 +24,12 @@ fn the_load_harness_runs_every_section_in_smoke_mode() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
 
-    // Side by side, through the OpenMetadata mapping and through the SCIM-to-SCIM mapping: two
-    // concurrency levels each, with a positive ratio and no failed request.
+    // Side by side, through the OpenMetadata mapping, through the SCIM-to-SCIM mapping, and
+    // through the pass-through proxy in front of each application: two concurrency levels each,
+    // with a positive ratio and no failed request.
     for workload in WORKLOADS {
         let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with(workload)).collect();
-        assert_eq!(rows.len(), 4, "{workload}: 2 sections x 2 concurrency levels:\n{stdout}");
+        assert_eq!(rows.len(), 8, "{workload}: 4 tables x 2 concurrency levels:\n{stdout}");
         for row in rows {
             assert!(ratio(row) > 0.0, "{row}");
             // Cells: workload and conns | req/s p50 p99 errors cpu | the same, direct | ratio +p99.
@@ -37,6 +38,10 @@ fn the_load_harness_runs_every_section_in_smoke_mode() {
         }
     }
     assert!(stdout.contains("JWT (RS256, JWKS cached), 1 worker thread)"), "{stdout}");
+    for app in ["the emulated OpenMetadata", "scimgate on the memory target"] {
+        let title = format!("pass-through proxy (HTTP/1 forwarding only, 1 worker thread) in front of {app}");
+        assert!(stdout.contains(&title), "{title}:\n{stdout}");
+    }
     // The native calls are shown, for the OpenMetadata section.
     assert!(stdout.contains("PATCH /v1/teams/"), "{stdout}");
 

@@ -9,6 +9,7 @@ mod credentials;
 mod drive;
 mod gateway;
 mod options;
+mod passthrough;
 mod procfs;
 mod report;
 mod scenarios;
@@ -24,7 +25,21 @@ use options::{AuthKind, Options, Section};
 use scenarios::Run;
 
 fn main() {
-    let options = match options::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, upstream, rest @ ..] = args.as_slice()
+        && flag == passthrough::ARG
+    {
+        let threads = match rest {
+            [t, n] if t == "--gateway-threads" => n.parse().ok(),
+            _ => None,
+        };
+        if let Err(e) = passthrough::serve(upstream, threads) {
+            eprintln!("scimgate-load: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let options = match options::parse(args) {
         Ok(Some(o)) => o,
         Ok(None) => {
             print!("{}", options::USAGE);
@@ -85,6 +100,9 @@ async fn sections(o: Options, dir: std::path::PathBuf) -> Result<(), String> {
     }
     if run.o.has(Section::Proxy) {
         section("proxy", scenarios::proxy(&run).await);
+    }
+    if run.o.has(Section::Passthrough) {
+        section("passthrough", passthrough::section(&run).await);
     }
     if run.o.has(Section::Memory) {
         section("memory", scenarios::memory(&run).await);

@@ -14,6 +14,9 @@ Sections (--sections, comma-separated; default: openmetadata,startup,connections
                  emulated OpenMetadata with the equivalent native call; the gateway's RSS idle and at peak
   proxy          the SCIM-to-SCIM mapping in front of a second scimgate on the memory target, against
                  that backend called directly
+  passthrough    the floor under any proxy's cost here: an HTTP/1 pass-through proxy (forwarding only,
+                 no auth, mapping or JSON) in front of the emulated OpenMetadata and of scimgate on the
+                 memory target, against each called directly
   memory         the memory target alone, with --memory-sizes users stored
   startup        process start to the first 200 from /readyz, --startup-runs times
   connections    the gateway's RSS with --connections keep-alive connections open
@@ -48,6 +51,7 @@ Options:
 pub enum Section {
     OpenMetadata,
     Proxy,
+    Passthrough,
     Memory,
     Startup,
     Connections,
@@ -55,13 +59,21 @@ pub enum Section {
 }
 
 impl Section {
-    const ALL: [Section; 6] =
-        [Section::OpenMetadata, Section::Proxy, Section::Memory, Section::Startup, Section::Connections, Section::Bulk];
+    const ALL: [Section; 7] = [
+        Section::OpenMetadata,
+        Section::Proxy,
+        Section::Passthrough,
+        Section::Memory,
+        Section::Startup,
+        Section::Connections,
+        Section::Bulk,
+    ];
 
     fn from_key(key: &str) -> Option<Section> {
         Some(match key {
             "openmetadata" => Section::OpenMetadata,
             "proxy" => Section::Proxy,
+            "passthrough" => Section::Passthrough,
             "memory" => Section::Memory,
             "startup" => Section::Startup,
             "connections" => Section::Connections,

@@ -18,8 +18,8 @@ use crate::seed;
 use crate::side::{Groups, Side, measure, next_tag};
 use crate::workloads::{self, Api, Endpoint, Kind, SeedUser, native_name};
 
-const OM_TOKEN: &str = "openmetadata-emulator-token";
-const BACKEND_TOKEN: &str = "scim-backend-token";
+pub(crate) const OM_TOKEN: &str = "openmetadata-emulator-token";
+pub(crate) const BACKEND_TOKEN: &str = "scim-backend-token";
 
 /// What every section shares.
 pub struct Run {

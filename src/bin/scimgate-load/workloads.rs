@@ -83,6 +83,12 @@ impl Endpoint {
         })
     }
 
+    /// The same endpoint reached through `addr` (a proxy in front of it): same base path, `Host`
+    /// and credential.
+    pub fn behind(&self, addr: SocketAddr) -> Endpoint {
+        Endpoint { addr, ..self.clone() }
+    }
+
     /// A request to `base_path + path`, with a JSON body when given.
     pub fn request(&self, method: Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(body.as_ref().map(|(_, b)| Bytes::from(b.clone())).unwrap_or_default()));

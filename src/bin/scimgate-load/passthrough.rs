@@ -1,0 +1,188 @@
+//! The floor under any proxy's cost on this machine: an HTTP/1 pass-through proxy with nothing
+//! else in it (no authentication, no mapping, no JSON, no pool: each inbound connection gets one
+//! upstream connection, and requests and answers are forwarded unchanged, bodies streamed). It
+//! runs as a child process of the harness (`scimgate-load --passthrough-to ADDR`), so that its
+//! CPU time is its own, as the gateway's is.
+
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+
+use crate::gateway::{Gateway, Launch, route};
+use crate::report;
+use crate::scenarios::{BACKEND_TOKEN, OM_TOKEN, Run, openmetadata_with_users, print_title};
+use crate::seed;
+use crate::side::{Groups, Side, measure, next_tag};
+use crate::workloads::{Api, Endpoint};
+
+/// The hidden argument that makes this binary the proxy.
+pub const ARG: &str = "--passthrough-to";
+
+/// Serves on a free local port until killed, forwarding to `upstream`; prints the address it
+/// listens on as the first line of standard output.
+pub fn serve(upstream: &str, threads: Option<usize>) -> Result<(), String> {
+    let upstream: SocketAddr = upstream.parse().map_err(|e| format!("{ARG} {upstream}: {e}"))?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        println!("{}", listener.local_addr().map_err(|e| e.to_string())?);
+        loop {
+            let (inbound, _) = listener.accept().await.map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                if let Err(e) = forward_connection(inbound, upstream).await {
+                    eprintln!("passthrough: {e}");
+                }
+            });
+        }
+    })
+}
+
+/// Forwards one inbound connection's requests, one after the other, over its own upstream
+/// connection.
+async fn forward_connection(inbound: TcpStream, upstream: SocketAddr) -> Result<(), String> {
+    inbound.set_nodelay(true).map_err(|e| e.to_string())?;
+    let out = TcpStream::connect(upstream).await.map_err(|e| format!("upstream: {e}"))?;
+    out.set_nodelay(true).map_err(|e| e.to_string())?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(out)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    // HTTP/1 serves a connection's requests in turn, so the lock is never contended.
+    let sender: Arc<Mutex<SendRequest<Incoming>>> = Arc::new(Mutex::new(sender));
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let sender = Arc::clone(&sender);
+        async move {
+            let mut sender = sender.lock().await;
+            sender.ready().await?;
+            sender.send_request(req).await
+        }
+    });
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(inbound), service)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// A running pass-through proxy.
+pub struct Passthrough {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Passthrough {
+    /// Starts this binary as a proxy in front of `upstream`, with `threads` worker threads (one
+    /// per CPU when `None`, like the gateway).
+    pub fn start(upstream: SocketAddr, threads: Option<usize>) -> Result<Passthrough, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(exe);
+        cmd.arg(ARG).arg(upstream.to_string());
+        if let Some(n) = threads {
+            cmd.arg("--gateway-threads").arg(n.to_string());
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the pass-through proxy: {e}"))?;
+        let addr = child.stdout.take().ok_or("no standard output").and_then(first_line_addr);
+        match addr {
+            Ok(addr) => Ok(Passthrough { child, addr }),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("the pass-through proxy did not start: {e}"))
+            }
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn first_line_addr(stdout: ChildStdout) -> Result<SocketAddr, &'static str> {
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map_err(|_| "unreadable output")?;
+    line.trim().parse().map_err(|_| "no address on its first line")
+}
+
+impl Drop for Passthrough {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The section: the pass-through proxy in front of the emulated OpenMetadata and in front of
+/// scimgate on the memory target, each against its application called directly. The gateway's
+/// ratios in the other sections read against these.
+pub async fn section(run: &Run) -> Result<(), String> {
+    let o = &run.o;
+    let (om, users) = openmetadata_with_users(o.users).await?;
+    let direct = Side {
+        endpoint: Arc::new(Endpoint::from_url(&om.api_url(), &format!("Bearer {OM_TOKEN}"))?),
+        api: Api::OpenMetadata,
+        users: Arc::new(users),
+        groups: Groups::Emulator(&om),
+        // The emulator runs in this process, beside the load generator.
+        cpu_of: Some(std::process::id()),
+    };
+    table(run, "the emulated OpenMetadata", "this process (load generator and emulator)", &direct).await?;
+    drop(direct);
+
+    let no_wrap = Launch { wrap: Vec::new(), threads: None, ..run.launch.clone() };
+    let auth = format!("{{ tokens: [{{ name: load, value: {BACKEND_TOKEN} }}] }}");
+    let backend = Gateway::start(&run.dir, "backend", &route("app", "{ kind: memory }", &auth), &no_wrap).await?;
+    let url = format!("{}/app/scim/v2", backend.origin());
+    let endpoint = Arc::new(Endpoint::from_url(&url, &format!("Bearer {BACKEND_TOKEN}"))?);
+    let (users, _) = seed::users(&endpoint, o.users, 64, &next_tag()).await?;
+    let direct =
+        Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim, cpu_of: Some(backend.pid()) };
+    let result = table(run, "scimgate on the memory target", "the backend scimgate process", &direct).await;
+    backend.stop();
+    result
+}
+
+/// One table: each workload through a fresh pass-through proxy in front of `direct`'s endpoint,
+/// and straight at it.
+async fn table(run: &Run, app: &str, direct_cpu: &str, direct: &Side<'_>) -> Result<(), String> {
+    let o = &run.o;
+    let proxy = Passthrough::start(direct.endpoint.addr, run.launch.threads)?;
+    let proxied = Side {
+        endpoint: Arc::new(direct.endpoint.behind(proxy.addr)),
+        api: direct.api,
+        users: Arc::clone(&direct.users),
+        groups: direct.groups,
+        cpu_of: Some(proxy.pid()),
+    };
+    let threads = match run.launch.threads {
+        Some(n) => format!("{n} worker thread{}", if n == 1 { "" } else { "s" }),
+        None => "one worker thread per CPU".to_owned(),
+    };
+    print_title(&format!(
+        "pass-through proxy (HTTP/1 forwarding only, {threads}) in front of {app} vs that application called directly; {} users stored; {:.1} s per run, median of {}",
+        o.users,
+        o.duration.as_secs_f64(),
+        o.repeat
+    ));
+    println!("cpu us: CPU time per request of the proxy process; direct: of {direct_cpu}");
+    report::side_by_side_header("direct/s");
+    let mut errors = 0;
+    for &kind in &o.workloads {
+        for &c in &o.concurrency {
+            let (p, d) = measure(kind, c, &proxied, Some(direct), o.repeat, o.duration, &mut || {}).await?;
+            errors += p.errors;
+            report::side_by_side_row(kind.name(), c, &p, d.as_ref());
+        }
+    }
+    if errors > 0 { Err(format!("{errors} requests through the pass-through proxy failed")) } else { Ok(()) }
+}
