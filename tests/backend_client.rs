@@ -167,19 +167,26 @@ where
             count.fetch_add(1, Ordering::SeqCst);
             let f = Arc::clone(&f);
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tcp.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
+                if read_head(&mut tcp).await {
+                    f(tcp).await;
                 }
-                f(tcp).await;
             });
         }
     });
     (addr, accepted)
+}
+
+/// Reads up to the end of a request head; false when the connection ends first.
+async fn read_head(tcp: &mut tokio::net::TcpStream) -> bool {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tcp.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
 }
 
 /// Closes with a TCP reset rather than an orderly shutdown.
@@ -748,16 +755,9 @@ async fn idle_connections_are_reused_only_within_idle_ms() {
     // Answers every request on a connection and never closes one itself.
     let (addr, accepted) = raw_server(|mut tcp| async move {
         loop {
-            if tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.is_err() {
+            let answered = tcp.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").await.is_ok();
+            if !answered || !read_head(&mut tcp).await {
                 return;
-            }
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match tcp.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
             }
         }
     })
