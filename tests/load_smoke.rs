@@ -2,7 +2,6 @@
 //! every section starts what it measures, runs every workload and prints its table.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const WORKLOADS: [&str; 5] =
     ["GET user by id", "userName eq filter", "PATCH replace 2 attributes", "PATCH add 1 member", "POST create user"];
@@ -15,7 +14,6 @@ fn ratio(row: &str) -> f64 {
 
 #[test]
 fn the_load_harness_runs_every_section_in_smoke_mode() {
-    let started = Instant::now();
     // One request thread (`http.worker_threads`), as a gateway beside its application runs.
     let out = Command::new(env!("CARGO_BIN_EXE_scimgate-load"))
         .args(["--smoke", "--gateway-threads", "1"])
@@ -62,5 +60,8 @@ fn the_load_harness_runs_every_section_in_smoke_mode() {
         assert!(ratio(row) > 0.0, "{row}");
     }
     assert!(stdout.contains("gateway RSS: ") && stdout.contains(" peak, growth "), "{stdout}");
-    assert!(started.elapsed() < Duration::from_secs(60), "smoke mode took {:?}", started.elapsed());
+    // Smoke mode stays short by its settings, not by a clock: every side-by-side table says so.
+    let titles: Vec<&str> = stdout.lines().filter(|l| l.starts_with("== ") && l.contains(" s per run")).collect();
+    assert!(titles.len() >= 5, "{stdout}");
+    assert!(titles.iter().all(|t| t.contains("0.2 s per run, median of 1")), "{titles:#?}");
 }
