@@ -26,14 +26,10 @@ use scenarios::Run;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, upstream, rest @ ..] = args.as_slice()
+    if let [flag, upstream, threads @ ..] = args.as_slice()
         && flag == passthrough::ARG
     {
-        let threads = match rest {
-            [t, n] if t == "--gateway-threads" => n.parse().ok(),
-            _ => None,
-        };
-        if let Err(e) = passthrough::serve(upstream, threads) {
+        if let Err(e) = passthrough::serve(upstream, threads.first().map(String::as_str)) {
             eprintln!("scimgate-load: {e}");
             std::process::exit(1);
         }

@@ -1,7 +1,7 @@
 //! The floor under any proxy's cost on this machine: an HTTP/1 pass-through proxy with nothing
 //! else in it (no authentication, no mapping, no JSON, no pool: each inbound connection gets one
 //! upstream connection, and requests and answers are forwarded unchanged, bodies streamed). It
-//! runs as a child process of the harness (`scimgate-load --passthrough-to ADDR`), so that its
+//! runs as a child process of the harness (`scimgate-load --passthrough-to ADDR [THREADS]`), so that its
 //! CPU time is its own, as the gateway's is.
 
 use std::net::SocketAddr;
@@ -14,20 +14,18 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 
-use crate::gateway::{Gateway, Launch, route};
-use crate::report;
-use crate::scenarios::{BACKEND_TOKEN, OM_TOKEN, Run, openmetadata_with_users, print_title};
-use crate::seed;
-use crate::side::{Groups, Side, measure, next_tag};
-use crate::workloads::{Api, Endpoint};
+use crate::scenarios::{Run, memory_backend, openmetadata_direct, openmetadata_with_users, print_title, side_by_side};
+use crate::side::Side;
 
 /// The hidden argument that makes this binary the proxy.
 pub const ARG: &str = "--passthrough-to";
 
-/// Serves on a free local port until killed, forwarding to `upstream`; prints the address it
-/// listens on as the first line of standard output.
-pub fn serve(upstream: &str, threads: Option<usize>) -> Result<(), String> {
+/// Serves on a free local port until killed, forwarding to `upstream` with `threads` worker
+/// threads (one per CPU when absent); prints the address it listens on as the first line of
+/// standard output.
+pub fn serve(upstream: &str, threads: Option<&str>) -> Result<(), String> {
     let upstream: SocketAddr = upstream.parse().map_err(|e| format!("{ARG} {upstream}: {e}"))?;
+    let threads = threads.map(|n| n.parse::<usize>().map_err(|e| format!("{ARG}: threads {n}: {e}"))).transpose()?;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = threads {
         builder.worker_threads(n);
@@ -86,7 +84,7 @@ impl Passthrough {
         let mut cmd = Command::new(exe);
         cmd.arg(ARG).arg(upstream.to_string());
         if let Some(n) = threads {
-            cmd.arg("--gateway-threads").arg(n.to_string());
+            cmd.arg(n.to_string());
         }
         let mut child = cmd
             .stdin(Stdio::null())
@@ -126,27 +124,11 @@ impl Drop for Passthrough {
 /// scimgate on the memory target, each against its application called directly. The gateway's
 /// ratios in the other sections read against these.
 pub async fn section(run: &Run) -> Result<(), String> {
-    let o = &run.o;
-    let (om, users) = openmetadata_with_users(o.users).await?;
-    let direct = Side {
-        endpoint: Arc::new(Endpoint::from_url(&om.api_url(), &format!("Bearer {OM_TOKEN}"))?),
-        api: Api::OpenMetadata,
-        users: Arc::new(users),
-        groups: Groups::Emulator(&om),
-        // The emulator runs in this process, beside the load generator.
-        cpu_of: Some(std::process::id()),
-    };
+    let (om, users) = openmetadata_with_users(run.o.users).await?;
+    let direct = openmetadata_direct(&om, Arc::new(users))?;
     table(run, "the emulated OpenMetadata", "this process (load generator and emulator)", &direct).await?;
     drop(direct);
-
-    let no_wrap = Launch { wrap: Vec::new(), threads: None, ..run.launch.clone() };
-    let auth = format!("{{ tokens: [{{ name: load, value: {BACKEND_TOKEN} }}] }}");
-    let backend = Gateway::start(&run.dir, "backend", &route("app", "{ kind: memory }", &auth), &no_wrap).await?;
-    let url = format!("{}/app/scim/v2", backend.origin());
-    let endpoint = Arc::new(Endpoint::from_url(&url, &format!("Bearer {BACKEND_TOKEN}"))?);
-    let (users, _) = seed::users(&endpoint, o.users, 64, &next_tag()).await?;
-    let direct =
-        Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim, cpu_of: Some(backend.pid()) };
+    let (backend, direct) = memory_backend(run).await?;
     let result = table(run, "scimgate on the memory target", "the backend scimgate process", &direct).await;
     backend.stop();
     result
@@ -175,14 +157,6 @@ async fn table(run: &Run, app: &str, direct_cpu: &str, direct: &Side<'_>) -> Res
         o.repeat
     ));
     println!("cpu us: CPU time per request of the proxy process; direct: of {direct_cpu}");
-    report::side_by_side_header("direct/s");
-    let mut errors = 0;
-    for &kind in &o.workloads {
-        for &c in &o.concurrency {
-            let (p, d) = measure(kind, c, &proxied, Some(direct), o.repeat, o.duration, &mut || {}).await?;
-            errors += p.errors;
-            report::side_by_side_row(kind.name(), c, &p, d.as_ref());
-        }
-    }
+    let errors = side_by_side(o, &proxied, direct).await?;
     if errors > 0 { Err(format!("{errors} requests through the pass-through proxy failed")) } else { Ok(()) }
 }

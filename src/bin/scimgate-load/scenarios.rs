@@ -18,8 +18,8 @@ use crate::seed;
 use crate::side::{Groups, Side, measure, next_tag};
 use crate::workloads::{self, Api, Endpoint, Kind, SeedUser, native_name};
 
-pub(crate) const OM_TOKEN: &str = "openmetadata-emulator-token";
-pub(crate) const BACKEND_TOKEN: &str = "scim-backend-token";
+const OM_TOKEN: &str = "openmetadata-emulator-token";
+const BACKEND_TOKEN: &str = "scim-backend-token";
 
 /// What every section shares.
 pub struct Run {
@@ -113,6 +113,50 @@ pub(crate) fn print_title(title: &str) {
     println!("\n== {title}");
 }
 
+/// The emulated OpenMetadata called directly. It runs in this process, beside the load
+/// generator: their CPU time is one figure.
+pub(crate) fn openmetadata_direct(om: &OpenMetadataEmulator, users: Arc<Vec<SeedUser>>) -> Result<Side<'_>, String> {
+    Ok(Side {
+        endpoint: Arc::new(Endpoint::from_url(&om.api_url(), &format!("Bearer {OM_TOKEN}"))?),
+        api: Api::OpenMetadata,
+        users,
+        groups: Groups::Emulator(om),
+        cpu_of: Some(std::process::id()),
+    })
+}
+
+/// A second scimgate on the memory target (never wrapped, default threads: only what is in front
+/// of it is measured), with `--users` users seeded, and the side that calls it directly.
+pub(crate) async fn memory_backend(run: &Run) -> Result<(Gateway, Side<'static>), String> {
+    let auth = format!("{{ tokens: [{{ name: front, value: {BACKEND_TOKEN} }}] }}");
+    let no_wrap = Launch { wrap: Vec::new(), threads: None, ..run.launch.clone() };
+    let backend = Gateway::start(&run.dir, "backend", &route("app", "{ kind: memory }", &auth), &no_wrap).await?;
+    let endpoint = Arc::new(Endpoint::from_url(&backend_scim_url(&backend), &format!("Bearer {BACKEND_TOKEN}"))?);
+    let (users, _) = seed::users(&endpoint, run.o.users, run.concurrency_for_seeding(), &next_tag()).await?;
+    let direct =
+        Side { endpoint, api: Api::Scim, users: Arc::new(users), groups: Groups::Scim, cpu_of: Some(backend.pid()) };
+    Ok((backend, direct))
+}
+
+fn backend_scim_url(backend: &Gateway) -> String {
+    format!("{}/app/scim/v2", backend.origin())
+}
+
+/// The side-by-side table: every workload at every concurrency, through `front` and straight at
+/// `direct`; returns how many requests through `front` failed.
+pub(crate) async fn side_by_side(o: &Options, front: &Side<'_>, direct: &Side<'_>) -> Result<u64, String> {
+    report::side_by_side_header("direct/s");
+    let mut errors = 0;
+    for &kind in &o.workloads {
+        for &c in &o.concurrency {
+            let (f, d) = measure(kind, c, front, Some(direct), o.repeat, o.duration, &mut || {}).await?;
+            errors += f.errors;
+            report::side_by_side_row(kind.name(), c, &f, d.as_ref());
+        }
+    }
+    Ok(errors)
+}
+
 /// Each workload through the gateway and straight at the emulated OpenMetadata.
 pub async fn openmetadata(run: &Run) -> Result<(), String> {
     let o = &run.o;
@@ -133,15 +177,7 @@ pub async fn openmetadata(run: &Run) -> Result<(), String> {
         groups: Groups::Emulator(&om),
         cpu_of: Some(gw.pid()),
     };
-    let direct_endpoint = Arc::new(Endpoint::from_url(&om.api_url(), &format!("Bearer {OM_TOKEN}"))?);
-    // The emulator runs in this process, beside the load generator: their CPU time is one figure.
-    let direct = Side {
-        endpoint: direct_endpoint,
-        api: Api::OpenMetadata,
-        users,
-        groups: Groups::Emulator(&om),
-        cpu_of: Some(std::process::id()),
-    };
+    let direct = openmetadata_direct(&om, users)?;
     warm_up(&gateway).await?;
     let warm = gw.rss_kib().unwrap_or(0);
     print_title(&format!(
@@ -157,16 +193,8 @@ pub async fn openmetadata(run: &Run) -> Result<(), String> {
     if o.show_calls {
         show_native_calls(&om, &gateway).await?;
     }
-    report::side_by_side_header("direct/s");
     let peak = PeakRss::watch(gw.pid());
-    let mut errors = 0;
-    for &kind in &o.workloads {
-        for &c in &o.concurrency {
-            let (g, d) = measure(kind, c, &gateway, Some(&direct), o.repeat, o.duration, &mut || {}).await?;
-            errors += g.errors;
-            report::side_by_side_row(kind.name(), c, &g, d.as_ref());
-        }
-    }
+    let errors = side_by_side(o, &gateway, &direct).await?;
     let peak = peak.finish().max(warm);
     println!("gateway RSS: idle {} (ready), {} (after warm-up), peak {}", mib(idle), mib(warm), mib(peak));
     gw.stop();
@@ -215,15 +243,8 @@ fn first_team(om: &OpenMetadataEmulator, kind: Kind) -> Result<String, String> {
 /// The SCIM-to-SCIM mapping in front of a second scimgate on the memory target.
 pub async fn proxy(run: &Run) -> Result<(), String> {
     let o = &run.o;
-    let backend_auth = format!("{{ tokens: [{{ name: front, value: {BACKEND_TOKEN} }}] }}");
-    // The backend is the same process in both columns; only the front gateway is configured.
-    let no_wrap = Launch { wrap: Vec::new(), threads: None, ..run.launch.clone() };
-    let backend =
-        Gateway::start(&run.dir, "backend", &route("app", "{ kind: memory }", &backend_auth), &no_wrap).await?;
-    let backend_url = format!("{}/app/scim/v2", backend.origin());
-    let backend_endpoint = Arc::new(Endpoint::from_url(&backend_url, &format!("Bearer {BACKEND_TOKEN}"))?);
-    let (users, _) = seed::users(&backend_endpoint, o.users, run.concurrency_for_seeding(), &next_tag()).await?;
-    let users = Arc::new(users);
+    let (backend, direct) = memory_backend(run).await?;
+    let backend_url = backend_scim_url(&backend);
     let target = format!(
         "{{ kind: mapping, file: \"builtin:scim\", backend: {{ base_url: \"{backend_url}\", auth: {{ type: bearer, token: {BACKEND_TOKEN} }} }} }}"
     );
@@ -231,12 +252,10 @@ pub async fn proxy(run: &Run) -> Result<(), String> {
     let gateway = Side {
         endpoint: run.gateway_endpoint(&front, "proxy")?,
         api: Api::Scim,
-        users: Arc::clone(&users),
+        users: Arc::clone(&direct.users),
         groups: Groups::Scim,
         cpu_of: Some(front.pid()),
     };
-    let direct =
-        Side { endpoint: backend_endpoint, api: Api::Scim, users, groups: Groups::Scim, cpu_of: Some(backend.pid()) };
     warm_up(&gateway).await?;
     print_title(&format!(
         "SCIM-to-SCIM: gateway (mapping builtin:scim, {}) in front of scimgate on the memory target vs that backend called directly (static token); {} users stored; {:.1} s per run, median of {}",
@@ -246,16 +265,8 @@ pub async fn proxy(run: &Run) -> Result<(), String> {
         o.repeat
     ));
     println!("cpu us: CPU time per request of the front gateway process; direct: of the backend scimgate process");
-    report::side_by_side_header("direct/s");
     let peak = PeakRss::watch(front.pid());
-    let mut errors = 0;
-    for &kind in &o.workloads {
-        for &c in &o.concurrency {
-            let (g, d) = measure(kind, c, &gateway, Some(&direct), o.repeat, o.duration, &mut || {}).await?;
-            errors += g.errors;
-            report::side_by_side_row(kind.name(), c, &g, d.as_ref());
-        }
-    }
+    let errors = side_by_side(o, &gateway, &direct).await?;
     println!("front gateway RSS: peak {}", mib(peak.finish()));
     front.stop();
     backend.stop();
