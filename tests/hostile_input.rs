@@ -47,12 +47,7 @@ async fn hostile_rig() -> Rig {
     // The one-second header timeout also closes idle keep-alive connections after a second, so
     // the client must drop pooled connections before then: reusing one as the gateway closes it
     // is a race no server can win (the request meets a reset or an empty answer).
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .pool_idle_timeout(Duration::from_millis(400))
-        .build()
-        .expect("client builds");
-    let scim = Scim { http, base: gateway.scim_base_url(kind.mapping(), false) };
+    let scim = Scim::with_pool_idle(gateway.scim_base_url(kind.mapping(), false), Duration::from_millis(400));
     Rig { gateway, native, scim }
 }
 

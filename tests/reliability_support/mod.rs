@@ -265,8 +265,15 @@ pub struct Scim {
 
 impl Scim {
     pub fn new(base: String) -> Scim {
+        Scim::with_pool_idle(base, Duration::from_secs(90))
+    }
+
+    /// A client that reuses a pooled connection only within `idle`: below the gateway's own idle
+    /// close, so that no request takes a connection at the moment the gateway closes it.
+    pub fn with_pool_idle(base: String, idle: Duration) -> Scim {
         // Generous: some tests make the gateway wait out timeouts and retries on purpose.
-        let http = Client::builder().timeout(Duration::from_secs(60)).build().expect("client builds");
+        let http =
+            Client::builder().timeout(Duration::from_secs(60)).pool_idle_timeout(idle).build().expect("client builds");
         Scim { http, base }
     }
 
