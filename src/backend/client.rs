@@ -445,12 +445,12 @@ fn build_http_client(settings: &BackendSettings) -> Result<reqwest::Client, Back
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .connect_timeout(Duration::from_millis(settings.timeouts.connect_ms))
-        .pool_idle_timeout(Duration::from_millis(settings.timeouts.idle_ms))
         .tcp_nodelay(true)
         .user_agent(concat!("scimgate/", env!("CARGO_PKG_VERSION")));
-    if settings.timeouts.idle_ms == 0 {
-        builder = builder.pool_max_idle_per_host(0);
-    }
+    builder = match settings.timeouts.idle_ms {
+        0 => builder.pool_max_idle_per_host(0),
+        ms => builder.pool_idle_timeout(Duration::from_millis(ms)),
+    };
     builder = configure_tls(builder, &settings.tls)?;
     builder.build().map_err(|e| BackendBuildError::Client(error_chain(&e)))
 }
