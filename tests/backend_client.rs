@@ -748,6 +748,80 @@ async fn a_reset_after_the_request_is_read_is_outcome_unknown() {
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
 
+#[tokio::test]
+async fn an_answer_in_many_chunks_is_read_whole_and_its_limit_holds() {
+    // Chunked transfer coding, each chunk flushed on its own, so the client sees several frames.
+    let (addr, _) = raw_server(|mut tcp| async move {
+        let _ = tcp.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n").await;
+        for part in ["first,", "second,", "third"] {
+            let _ = tcp.write_all(format!("{:x}\r\n{part}\r\n", part.len()).as_bytes()).await;
+            let _ = tcp.flush().await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let _ = tcp.write_all(b"0\r\n\r\n").await;
+        let _ = tcp.flush().await;
+    })
+    .await;
+    let base = format!("http://{addr}");
+    let mut st = settings(&base);
+    let r = get(&backend(&st), format!("{base}/u")).await.unwrap();
+    assert_eq!(r.body, Bytes::from_static(b"first,second,third"));
+    // No Content-Length to refuse up front: the limit is enforced while reading.
+    st.max_response_bytes = 12;
+    st.retries.attempts = 1;
+    let e = get(&backend(&st), format!("{base}/u")).await.unwrap_err();
+    assert!(e.to_string().contains("max_response_bytes (12)"), "{e}");
+}
+
+#[tokio::test]
+async fn a_tls_handshake_that_never_finishes_is_not_sent() {
+    // Accepts connections and never says a word, so the ClientHello goes unanswered.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(tcp);
+        }
+    });
+    let base = format!("https://{addr}");
+    let mut st = settings(&base);
+    st.timeouts.connect_ms = 100;
+    st.timeouts.request_ms = 60_000;
+    st.retries.attempts = 2;
+    let e = post(&backend(&st), format!("{base}/u")).await.unwrap_err();
+    let BackendError::NotSent { reason, .. } = &e else { panic!("{e:?}") };
+    assert!(reason.contains("connect_ms (100 ms)"), "{reason}");
+    assert!(!e.may_have_applied());
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "nothing was sent, so even a POST is tried again");
+}
+
+#[tokio::test]
+async fn the_token_endpoint_is_trusted_through_the_same_tls_settings() {
+    let pki = Pki::new();
+    let token = handler(|_, _| async {
+        json_reply(200, json!({"access_token": "tls-tok", "token_type": "bearer", "expires_in": 3600}))
+    });
+    let tokens = serve(token, Some(server_tls(&pki, None))).await;
+    let app = stub(|_, _| async { reply(200, "ok") }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+
+    let mut st = settings(&app.base());
+    st.auth = oauth2(tokens.url("/oauth/token"), ClientAuthMethod::ClientSecretPost);
+    let e = post(&backend(&st), app.url("/u")).await.unwrap_err();
+    assert!(matches!(e, BackendError::Auth { .. }), "the CA is not trusted yet: {e:?}");
+    assert_eq!((tokens.hits(), app.hits()), (0, 0));
+
+    st.tls.ca_file = Some(ca_file);
+    assert_eq!(post(&backend(&st), app.url("/u")).await.unwrap().status, 200);
+    assert_eq!(app.seen()[0].header("authorization"), Some("Bearer tls-tok"));
+}
+
 /// Connections idle longer than `timeouts.idle_ms` are not reused: a server closing them on its
 /// own keep-alive timeout could otherwise meet a write on its way out.
 #[tokio::test]

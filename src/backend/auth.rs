@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::{Bytes, BytesMut};
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue};
 use moka::Expiry;
@@ -16,6 +17,7 @@ use moka::future::Cache;
 use moka::ops::compute::Op;
 use serde_json::Value;
 
+use super::client::error_chain;
 use super::error::{BackendBuildError, BackendError};
 use super::jwt_signer::JwtSigner;
 use super::secret::SecretValue;
@@ -250,11 +252,9 @@ impl OAuth2 {
             .body(body.join("&"))
             .send()
             .await
-            .map_err(|e| format!("{where_}: {}", super::client::error_chain(&e.without_url())))?;
+            .map_err(|e| format!("{where_}: {}", error_chain(&e.without_url())))?;
         let status = response.status();
-        let body = super::client::read_limited(response, MAX_TOKEN_ANSWER_BYTES)
-            .await
-            .map_err(|e| format!("{where_}: {e}"))?;
+        let body = read_limited(response, MAX_TOKEN_ANSWER_BYTES).await.map_err(|e| format!("{where_}: {e}"))?;
         let json: Option<Value> = serde_json::from_slice(&body).ok();
         if !status.is_success() {
             let code = json.as_ref().and_then(|j| j.get("error")).and_then(Value::as_str).unwrap_or("no error code");
@@ -323,6 +323,35 @@ pub(crate) fn form_encode(s: &str) -> String {
     const KEEP: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_').remove(b' ');
     percent_encoding::utf8_percent_encode(s, KEEP).to_string().replace(' ', "+")
+}
+
+enum ReadError {
+    TooLarge(u64),
+    Broken(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(limit) => write!(f, "the answer is larger than {limit} bytes"),
+            ReadError::Broken(reason) => write!(f, "the answer broke off: {reason}"),
+        }
+    }
+}
+
+/// Reads a body up to `limit` bytes, refusing larger ones without buffering them.
+async fn read_limited(mut response: reqwest::Response, limit: u64) -> Result<Bytes, ReadError> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(ReadError::TooLarge(limit));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| ReadError::Broken(error_chain(&e.without_url())))? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! ```text
 //! send ─► check the URL is under base_url
 //!   └─► attempt: breaker permit? ─► concurrency slot within queue_timeout? ─► credential
-//!         ─► HTTP exchange within request_ms ─► classify ─► report to the breaker
+//!         ─► HTTP exchange within request_ms (see wire.rs) ─► report to the breaker
 //!   └─► 401 with an OAuth2 token: drop the token, try once more (not counted as a retry)
 //!   └─► retry policy: done, or wait (backoff / Retry-After) and attempt again
 //! ```
@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderName, HeaderValue, Method};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Uri};
+use http_body_util::Full;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -26,12 +27,12 @@ use super::error::{BackendBuildError, BackendError};
 use super::jwt_signer::JwtSigner;
 use super::native::{NativeRequest, NativeResponse};
 use super::retry::{RetryPolicy, Verdict};
-use super::settings::{BackendSettings, TlsSettings};
+use super::settings::BackendSettings;
+use super::wire::{Wire, WireError};
 
 /// `Retry-After` suggested to the IdP when no concurrency slot frees up in time.
 const SATURATED_RETRY_AFTER: Duration = Duration::from_secs(1);
-/// Largest certificate or key file read for TLS settings.
-const MAX_PEM_BYTES: u64 = 1024 * 1024;
+const USER_AGENT: HeaderValue = HeaderValue::from_static(concat!("scimgate/", env!("CARGO_PKG_VERSION")));
 
 /// The client of one application. Cheap to clone; clones share the connection pool, the cached
 /// credential, the concurrency limit and the circuit breaker.
@@ -43,7 +44,7 @@ pub struct Backend {
 struct Inner {
     name: Arc<str>,
     base: reqwest::Url,
-    http: reqwest::Client,
+    wire: Wire,
     auth: Authenticator,
     headers: Vec<(HeaderName, HeaderValue)>,
     policy: RetryPolicy,
@@ -108,8 +109,9 @@ impl Backend {
             headers.push((n, v));
         }
         let request_timeout = Duration::from_millis(settings.timeouts.request_ms);
-        let http = build_http_client(settings)?;
-        let auth = Authenticator::build(&settings.auth, signer, http.clone(), request_timeout)?;
+        let tls = super::tls::client_config(&settings.tls)?;
+        let token_client = build_token_client(settings, tls.clone())?;
+        let auth = Authenticator::build(&settings.auth, signer, token_client, request_timeout)?;
         if settings.tls.insecure_skip_verify {
             tracing::warn!(backend = name, "TLS certificate verification is off for this backend");
         }
@@ -117,7 +119,7 @@ impl Backend {
             inner: Arc::new(Inner {
                 name: Arc::from(name),
                 base,
-                http,
+                wire: Wire::new(&settings.timeouts, tls),
                 auth,
                 headers,
                 policy: RetryPolicy::new(&settings.retries),
@@ -309,36 +311,34 @@ impl Backend {
         credential: Option<&Credential>,
     ) -> Result<NativeResponse, BackendError> {
         let i = &self.inner;
-        let mut headers = http::HeaderMap::with_capacity(i.headers.len() + req.headers.len() + 1);
+        let step = || Arc::clone(&req.step);
+        let uri = Uri::try_from(url.as_str())
+            .map_err(|e| BackendError::InvalidRequest { step: step(), reason: format!("the URL is not valid: {e}") })?;
+        let mut request = http::Request::new(Full::new(req.body.clone().unwrap_or_default()));
+        *request.method_mut() = req.method.clone();
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.reserve(i.headers.len() + req.headers.len() + 2);
+        headers.insert(http::header::USER_AGENT, USER_AGENT);
         for (n, v) in i.headers.iter().chain(req.headers.iter()) {
             headers.insert(n.clone(), v.clone());
         }
         if let Some(c) = credential {
             headers.insert(c.name.clone(), c.value.clone());
         }
-        let mut builder = i.http.request(req.method.clone(), url.clone()).headers(headers);
-        if let Some(body) = &req.body {
-            builder = builder.body(body.clone());
-        } else if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) {
+        if req.body.is_none() && matches!(req.method, Method::POST | Method::PUT | Method::PATCH) {
             // Some servers insist on a length for bodiless writes.
-            builder = builder.header(http::header::CONTENT_LENGTH, 0);
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        let step = || Arc::clone(&req.step);
-        let exchange = async {
-            let response = builder.send().await.map_err(|e| classify(e, step()))?;
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = read_limited(response, i.max_response_bytes).await.map_err(|e| match e {
-                ReadError::TooLarge(limit) => BackendError::InvalidResponse {
-                    step: step(),
-                    reason: format!("the answer is larger than max_response_bytes ({limit})"),
-                },
-                ReadError::Broken(reason) => BackendError::OutcomeUnknown { step: step(), reason },
-            })?;
-            Ok(NativeResponse { status, headers, body })
-        };
+        let exchange = i.wire.exchange(request, i.max_response_bytes);
         match tokio::time::timeout(i.request_timeout, exchange).await {
-            Ok(outcome) => outcome,
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(WireError::NotSent(reason))) => Err(BackendError::NotSent { step: step(), reason }),
+            Ok(Err(WireError::Unknown(reason))) => Err(BackendError::OutcomeUnknown { step: step(), reason }),
+            Ok(Err(WireError::TooLarge(limit))) => Err(BackendError::InvalidResponse {
+                step: step(),
+                reason: format!("the answer is larger than max_response_bytes ({limit})"),
+            }),
             Err(_) => Err(BackendError::Timeout { step: step() }),
         }
     }
@@ -347,21 +347,6 @@ impl Backend {
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Backend").field("name", &self.inner.name).field("base_url", &self.base_url()).finish()
-    }
-}
-
-/// Sorts a transport error by whether the request may have reached the application.
-fn classify(e: reqwest::Error, step: Arc<str>) -> BackendError {
-    let e = e.without_url();
-    if e.is_connect() {
-        // DNS, TCP connect and the TLS handshake happen before a byte of the request is sent.
-        BackendError::NotSent { step, reason: error_chain(&e) }
-    } else if e.is_timeout() {
-        BackendError::Timeout { step }
-    } else if e.is_builder() {
-        BackendError::InvalidRequest { step, reason: error_chain(&e) }
-    } else {
-        BackendError::OutcomeUnknown { step, reason: error_chain(&e) }
     }
 }
 
@@ -378,35 +363,6 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
-}
-
-pub(crate) enum ReadError {
-    TooLarge(u64),
-    Broken(String),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::TooLarge(limit) => write!(f, "the answer is larger than {limit} bytes"),
-            ReadError::Broken(reason) => write!(f, "the answer broke off: {reason}"),
-        }
-    }
-}
-
-/// Reads a body up to `limit` bytes, refusing larger ones without buffering them.
-pub(crate) async fn read_limited(mut response: reqwest::Response, limit: u64) -> Result<Bytes, ReadError> {
-    if response.content_length().is_some_and(|n| n > limit) {
-        return Err(ReadError::TooLarge(limit));
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| ReadError::Broken(error_chain(&e.without_url())))? {
-        if (body.len() + chunk.len()) as u64 > limit {
-            return Err(ReadError::TooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 /// Parses a native URL. One that starts with the base URL's origin followed by a plain path is
@@ -437,75 +393,22 @@ fn parse_base_url(text: &str) -> Result<reqwest::Url, BackendBuildError> {
     Ok(url)
 }
 
-/// One pooled client per backend: HTTP/1.1 or HTTP/2 by ALPN over rustls (aws-lc-rs), no
-/// redirects (a redirect would resend credentials and writes elsewhere), no proxy from the
-/// environment.
-fn build_http_client(settings: &BackendSettings) -> Result<reqwest::Client, BackendBuildError> {
-    let mut builder = reqwest::Client::builder()
+/// The client of the OAuth2 token endpoint: the native calls' TLS configuration, no redirects
+/// (they would send the client secret elsewhere), no proxy from the environment.
+fn build_token_client(
+    settings: &BackendSettings,
+    mut tls: rustls::ClientConfig,
+) -> Result<reqwest::Client, BackendBuildError> {
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .connect_timeout(Duration::from_millis(settings.timeouts.connect_ms))
         .tcp_nodelay(true)
-        .user_agent(concat!("scimgate/", env!("CARGO_PKG_VERSION")));
-    builder = match settings.timeouts.idle_ms {
-        0 => builder.pool_max_idle_per_host(0),
-        ms => builder.pool_idle_timeout(Duration::from_millis(ms)),
-    };
-    builder = configure_tls(builder, &settings.tls)?;
-    builder.build().map_err(|e| BackendBuildError::Client(error_chain(&e)))
-}
-
-fn configure_tls(
-    mut builder: reqwest::ClientBuilder,
-    tls: &TlsSettings,
-) -> Result<reqwest::ClientBuilder, BackendBuildError> {
-    if let Some(path) = &tls.ca_file {
-        let pem = read_pem("tls.ca_file", path)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| BackendBuildError::invalid("tls.ca_file", format!("not a PEM certificate bundle: {e}")))?;
-        if certs.is_empty() {
-            return Err(BackendBuildError::invalid("tls.ca_file", "contains no certificate"));
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
-    match (&tls.client_cert_file, &tls.client_key_file) {
-        (Some(cert), Some(key)) => {
-            let mut pem = read_pem("tls.client_cert_file", cert)?;
-            pem.push(b'\n');
-            pem.extend_from_slice(&read_pem("tls.client_key_file", key)?);
-            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
-                BackendBuildError::invalid("tls.client_cert_file", format!("not a usable certificate and key: {e}"))
-            })?;
-            builder = builder.identity(identity);
-        }
-        (None, None) => {}
-        _ => {
-            return Err(BackendBuildError::invalid(
-                "tls",
-                "client_cert_file and client_key_file must be given together",
-            ));
-        }
-    }
-    if tls.insecure_skip_verify {
-        builder = builder.tls_danger_accept_invalid_certs(true);
-    }
-    Ok(builder)
-}
-
-fn read_pem(key: &'static str, path: &std::path::Path) -> Result<Vec<u8>, BackendBuildError> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).map_err(|source| BackendBuildError::File { key, path: path.into(), source })?;
-    let mut bytes = Vec::new();
-    file.take(MAX_PEM_BYTES + 1).read_to_end(&mut bytes).map_err(|source| BackendBuildError::File {
-        key,
-        path: path.into(),
-        source,
-    })?;
-    if bytes.len() as u64 > MAX_PEM_BYTES {
-        return Err(BackendBuildError::invalid(key, format!("`{}` is larger than 1 MiB", path.display())));
-    }
-    Ok(bytes)
+        .user_agent(USER_AGENT)
+        .tls_backend_preconfigured(tls)
+        .build()
+        .map_err(|e| BackendBuildError::Client(error_chain(&e)))
 }
 
 #[cfg(test)]

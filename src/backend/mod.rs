@@ -47,6 +47,8 @@ mod native;
 mod retry;
 mod secret;
 mod settings;
+mod tls;
+mod wire;
 
 pub use breaker::BreakerState;
 pub use client::{Backend, BackendStats};
