@@ -58,24 +58,25 @@ impl Projection {
         Ok(Projection { include, exclude })
     }
 
-    /// A copy of `resource` holding only what this projection returns.
-    pub fn apply(&self, schema: &ResourceSchema, resource: &Resource) -> Resource {
+    /// `resource` with only what this projection returns. It takes the resource, so what is kept
+    /// is moved rather than copied.
+    pub fn apply(&self, schema: &ResourceSchema, resource: Resource) -> Resource {
         let mut out = Resource::new();
         for (key, v) in resource {
             if key.eq_ignore_ascii_case("schemas") {
-                out.insert("schemas".to_owned(), v.clone());
-            } else if let Some(def) = schema.core_attribute(key) {
+                out.insert("schemas".to_owned(), v);
+            } else if let Some(def) = schema.core_attribute(&key) {
                 if let Some(v) = self.project(schema, None, def, v) {
-                    out.insert(def.name.clone(), v);
+                    out.insert(canonical(key, &def.name), v);
                 }
-            } else if let Some(ext) = schema.extension(key)
+            } else if let Some(ext) = schema.extension(&key)
                 && let Value::Object(attrs) = v
             {
                 let inner: Map<String, Value> = attrs
-                    .iter()
+                    .into_iter()
                     .filter_map(|(k, v)| {
-                        let def = ext.attribute(k)?;
-                        Some((def.name.clone(), self.project(schema, Some(ext), def, v)?))
+                        let def = ext.attribute(&k)?;
+                        Some((canonical(k, &def.name), self.project(schema, Some(ext), def, v)?))
                     })
                     .collect();
                 if !inner.is_empty() {
@@ -107,24 +108,21 @@ impl Projection {
         schema: &ResourceSchema,
         home: Option<&SchemaDef>,
         def: &AttributeDef,
-        v: &Value,
+        v: Value,
     ) -> Option<Value> {
         let selection = self.selection(schema, home, def)?;
         if def.ty != AttrType::Complex {
-            return Some(v.clone());
+            return Some(v);
         }
-        let element = |e: &Value| -> Option<Value> {
-            let Value::Object(m) = e else { return Some(e.clone()) };
-            let kept: Map<String, Value> = m
-                .iter()
-                .filter(|(k, _)| def.sub_attribute(k).is_some_and(|sub| selection.keeps(sub)))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+        let element = |e: Value| -> Option<Value> {
+            let Value::Object(m) = e else { return Some(e) };
+            let kept: Map<String, Value> =
+                m.into_iter().filter(|(k, _)| def.sub_attribute(k).is_some_and(|sub| selection.keeps(sub))).collect();
             (!kept.is_empty()).then_some(Value::Object(kept))
         };
         match v {
             Value::Array(items) => {
-                let kept: Vec<Value> = items.iter().filter_map(element).collect();
+                let kept: Vec<Value> = items.into_iter().filter_map(element).collect();
                 (!kept.is_empty()).then_some(Value::Array(kept))
             }
             one => element(one),
@@ -161,6 +159,11 @@ impl Projection {
         }
         Some(Selection { subs, excluded_subs: excluded.into_iter().flatten().collect() })
     }
+}
+
+/// The schema's spelling of an attribute name, reusing the resource's key when it already is.
+fn canonical(key: String, name: &str) -> String {
+    if key == name { key } else { name.to_owned() }
 }
 
 // === impl Requested ===

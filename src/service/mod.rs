@@ -237,7 +237,7 @@ impl ScimService {
         let location =
             r.get("id").and_then(Value::as_str).map(|id| format!("{base}/{}/{}", kind.endpoint(), encode_id(id)));
         resource::stamp(schema, &mut r, location.as_deref());
-        projection.apply(schema, &r)
+        projection.apply(schema, r)
     }
 
     /// Whether an answer rendered with `projection` includes group members.
@@ -366,7 +366,7 @@ impl ScimService {
         let created = self.target.create(&req.ctx, kind, r).await?;
         let out = self.render(kind, created, &req.base_url, &Projection::default());
         let location = out.get("meta").and_then(|m| m.get("location")).and_then(Value::as_str).map(str::to_owned);
-        let body = projection.apply(self.model().for_kind(kind), &out);
+        let body = projection.apply(self.model().for_kind(kind), out);
         Ok(ScimResponse { location, ..ScimResponse::json(201, Value::Object(body)) })
     }
 

@@ -27,7 +27,7 @@ fn user() -> Resource {
 
 fn project(attributes: Option<&str>, excluded: Option<&str>) -> Value {
     let p = Projection::from_query(attributes, excluded).unwrap();
-    Value::Object(p.apply(&ResourceSchema::rfc(ResourceKind::User), &user()))
+    Value::Object(p.apply(&ResourceSchema::rfc(ResourceKind::User), user()))
 }
 
 fn keys(v: &Value) -> Vec<&str> {
@@ -106,7 +106,7 @@ fn entra_group_query_without_members() {
     let g = ResourceSchema::rfc(ResourceKind::Group);
     let group = json!({ "schemas": [urn::GROUP], "id": "g", "displayName": "G", "members": [{ "value": "u" }] });
     let p = Projection::from_query(None, Some("members")).unwrap();
-    let r = p.apply(&g, group.as_object().unwrap());
+    let r = p.apply(&g, group.as_object().unwrap().clone());
     assert_eq!(Value::Object(r), json!({ "schemas": [urn::GROUP], "id": "g", "displayName": "G" }));
 }
 
