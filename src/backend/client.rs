@@ -21,6 +21,8 @@ use http_body_util::Full;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use prometheus_client::metrics::gauge::Gauge;
+
 use super::auth::{Authenticator, Credential};
 use super::breaker::{Breaker, BreakerState, whole_seconds};
 use super::error::{BackendBuildError, BackendError};
@@ -29,6 +31,8 @@ use super::native::{NativeRequest, NativeResponse};
 use super::retry::{RetryPolicy, Verdict};
 use super::settings::BackendSettings;
 use super::wire::{Wire, WireError};
+use crate::observe::calls::NativeCall;
+use crate::observe::metrics::{BackendStatus, BreakerLabels};
 
 /// `Retry-After` suggested to the IdP when no concurrency slot frees up in time.
 const SATURATED_RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -53,6 +57,8 @@ struct Inner {
     concurrency: usize,
     queue_timeout: Duration,
     breaker: Arc<Breaker>,
+    /// This backend's `backend_circuit_state` gauge, looked up once.
+    breaker_gauge: Gauge,
     max_response_bytes: u64,
     calls: AtomicU64,
     attempts: AtomicU64,
@@ -115,9 +121,14 @@ impl Backend {
         if settings.tls.insecure_skip_verify {
             tracing::warn!(backend = name, "TLS certificate verification is off for this backend");
         }
+        let name: Arc<str> = Arc::from(name);
+        let breaker_gauge = crate::observe::metrics()
+            .breaker_state
+            .get_or_create(&BreakerLabels { backend: Arc::clone(&name) })
+            .clone();
         Ok(Backend {
             inner: Arc::new(Inner {
-                name: Arc::from(name),
+                name,
                 base,
                 wire: Wire::new(&settings.timeouts, tls),
                 auth,
@@ -131,6 +142,7 @@ impl Backend {
                     settings.circuit_breaker.failure_threshold,
                     Duration::from_secs(settings.circuit_breaker.open_secs),
                 ),
+                breaker_gauge,
                 max_response_bytes: settings.max_response_bytes,
                 calls: AtomicU64::new(0),
                 attempts: AtomicU64::new(0),
@@ -261,31 +273,23 @@ impl Backend {
             Err(_) => true,
         };
         permit.record(healthy);
-        let state = match i.breaker.state() {
-            super::breaker::BreakerState::Closed => 0,
-            super::breaker::BreakerState::HalfOpen => 1,
-            super::breaker::BreakerState::Open => 2,
-        };
-        crate::observe::metrics()
-            .breaker_state
-            .get_or_create(&crate::observe::metrics::BreakerLabels { backend: i.name.to_string() })
-            .set(state);
+        i.breaker_gauge.set(match i.breaker.state() {
+            BreakerState::Closed => 0,
+            BreakerState::HalfOpen => 1,
+            BreakerState::Open => 2,
+        });
         // The step (the mapping's URL template) says what was called; the concrete URL can carry
         // personal data (a name in a path, a URN built from a userName) and stays out of the logs.
         let (status, error) = match &outcome {
             Ok(r) => (Some(r.status), None),
-            Err(e) => (None, Some(e.kind().to_owned())),
+            Err(e) => (None, Some(e.kind())),
         };
-        crate::observe::metrics().record_backend(
-            &i.name,
-            req.method.as_str(),
-            &status.map_or_else(|| error.clone().unwrap_or_default(), |s| s.to_string()),
-            started.elapsed().as_secs_f64(),
-        );
-        crate::observe::calls::record(crate::observe::calls::NativeCall {
-            backend: i.name.to_string(),
-            step: req.step.to_string(),
-            method: req.method.to_string(),
+        let label = status.map_or_else(|| BackendStatus::Failure(error.unwrap_or_default()), BackendStatus::Code);
+        crate::observe::metrics().record_backend(&i.name, &req.method, label, started.elapsed().as_secs_f64());
+        crate::observe::calls::record(NativeCall {
+            backend: Arc::clone(&i.name),
+            step: Arc::clone(&req.step),
+            method: req.method.clone(),
             status,
             error,
         });

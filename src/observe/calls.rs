@@ -13,15 +13,22 @@ use serde::Serialize;
 /// may carry personal data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NativeCall {
-    pub backend: String,
-    pub step: String,
-    pub method: String,
+    #[serde(serialize_with = "text")]
+    pub backend: Arc<str>,
+    #[serde(serialize_with = "text")]
+    pub step: Arc<str>,
+    #[serde(serialize_with = "text")]
+    pub method: http::Method,
     /// The HTTP status, when the application answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// Why no answer came back (timeout, unreachable, circuit open…).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<&'static str>,
+}
+
+fn text<S: serde::Serializer>(v: &impl AsRef<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.as_ref())
 }
 
 tokio::task_local! {
@@ -50,7 +57,7 @@ mod tests {
     use super::*;
 
     fn call(step: &str) -> NativeCall {
-        NativeCall { backend: "b".into(), step: step.into(), method: "GET".into(), status: Some(200), error: None }
+        NativeCall { backend: "b".into(), step: step.into(), method: http::Method::GET, status: Some(200), error: None }
     }
 
     #[tokio::test]
@@ -62,7 +69,7 @@ mod tests {
             nested.await;
         })
         .await;
-        let steps: Vec<&str> = calls.iter().map(|c| c.step.as_str()).collect();
+        let steps: Vec<&str> = calls.iter().map(|c| &*c.step).collect();
         assert_eq!(steps, ["one", "two", "three"]);
     }
 }

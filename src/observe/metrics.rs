@@ -4,9 +4,10 @@
 //! authenticators and the router all record into it without threading a handle through every
 //! constructor, and a process is what Prometheus scrapes anyway.
 
-use std::sync::OnceLock;
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -22,37 +23,37 @@ fn latency() -> Histogram {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScimLabels {
-    pub route: String,
-    pub resource: String,
-    pub operation: String,
-    pub status: String,
+    pub route: Arc<str>,
+    pub resource: &'static str,
+    pub operation: &'static str,
+    pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ScimLatencyLabels {
-    pub route: String,
-    pub resource: String,
-    pub operation: String,
+    pub route: Arc<str>,
+    pub resource: &'static str,
+    pub operation: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BackendLabels {
-    pub backend: String,
-    pub method: String,
-    pub status: String,
+    pub backend: Arc<str>,
+    pub method: Cow<'static, str>,
+    pub status: BackendStatus,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BackendLatencyLabels {
-    pub backend: String,
-    pub method: String,
+    pub backend: Arc<str>,
+    pub method: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuthLabels {
-    pub kind: String,
-    pub outcome: String,
-    pub reason: String,
+    pub kind: &'static str,
+    pub outcome: &'static str,
+    pub reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -68,7 +69,24 @@ pub struct RefreshLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct BreakerLabels {
-    pub backend: String,
+    pub backend: Arc<str>,
+}
+
+/// A backend call's `status` label: the HTTP status, or why there was none.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum BackendStatus {
+    Code(u16),
+    /// A failure class (`timeout`, `unreachable`, `circuit_open`…).
+    Failure(&'static str),
+}
+
+impl EncodeLabelValue for BackendStatus {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        match self {
+            BackendStatus::Code(code) => code.encode(encoder),
+            BackendStatus::Failure(class) => class.encode(encoder),
+        }
+    }
 }
 
 /// Every metric the gateway exports.
@@ -132,36 +150,54 @@ impl Metrics {
         out
     }
 
-    pub fn record_scim(&self, route: &str, resource: &str, operation: &str, status: u16, seconds: f64) {
-        let latency = ScimLatencyLabels { route: route.into(), resource: resource.into(), operation: operation.into() };
+    // The label values are shared names and fixed words, so recording allocates nothing on the
+    // request path once a label set has been seen.
+
+    pub fn record_scim(
+        &self,
+        route: &Arc<str>,
+        resource: &'static str,
+        operation: &'static str,
+        status: u16,
+        seconds: f64,
+    ) {
+        let latency = ScimLatencyLabels { route: Arc::clone(route), resource, operation };
         self.scim_duration.get_or_create(&latency).observe(seconds);
-        let labels = ScimLabels {
-            route: latency.route,
-            resource: latency.resource,
-            operation: latency.operation,
-            status: status.to_string(),
-        };
+        let labels = ScimLabels { route: latency.route, resource, operation, status };
         self.scim_requests.get_or_create(&labels).inc();
     }
 
-    /// `status` is the HTTP status, or a failure class (`timeout`, `unreachable`, `circuit_open`…).
-    pub fn record_backend(&self, backend: &str, method: &str, status: &str, seconds: f64) {
-        let latency = BackendLatencyLabels { backend: backend.into(), method: method.into() };
+    pub fn record_backend(&self, backend: &Arc<str>, method: &http::Method, status: BackendStatus, seconds: f64) {
+        let latency = BackendLatencyLabels { backend: Arc::clone(backend), method: method_label(method) };
         self.backend_duration.get_or_create(&latency).observe(seconds);
-        let labels = BackendLabels { backend: latency.backend, method: latency.method, status: status.into() };
+        let labels = BackendLabels { backend: latency.backend, method: latency.method, status };
         self.backend_requests.get_or_create(&labels).inc();
     }
 
-    pub fn record_auth(&self, kind: &str, outcome: &str, reason: &str) {
-        self.auth
-            .get_or_create(&AuthLabels { kind: kind.into(), outcome: outcome.into(), reason: reason.into() })
-            .inc();
+    pub fn record_auth(&self, kind: &'static str, outcome: &'static str, reason: &'static str) {
+        self.auth.get_or_create(&AuthLabels { kind, outcome, reason }).inc();
     }
 
     pub fn record_reload(&self, ok: bool) {
         let result = if ok { "applied" } else { "rejected" };
         self.reloads.get_or_create(&ResultLabels { result: result.into() }).inc();
     }
+}
+
+/// The method's name, without an allocation for the standard methods.
+fn method_label(method: &http::Method) -> Cow<'static, str> {
+    use http::Method;
+    let name = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => return Cow::Owned(method.as_str().to_owned()),
+    };
+    Cow::Borrowed(name)
 }
 
 /// The process's metrics.
@@ -177,8 +213,14 @@ mod tests {
     #[test]
     fn renders_recorded_values() {
         let m = Metrics::new();
-        m.record_scim("main", "User", "create", 201, 0.004);
-        m.record_backend("om", "POST", "201", 0.002);
+        m.record_scim(&Arc::from("main"), "User", "create", 201, 0.004);
+        m.record_backend(&Arc::from("om"), &http::Method::POST, BackendStatus::Code(201), 0.002);
+        m.record_backend(
+            &Arc::from("om"),
+            &http::Method::from_bytes(b"PURGE").unwrap(),
+            BackendStatus::Failure("timeout"),
+            0.1,
+        );
         m.record_auth("static", "rejected", "invalid");
         let text = m.render();
         assert!(
@@ -190,6 +232,10 @@ mod tests {
         assert!(text.contains(r#"scimgate_scim_request_duration_seconds_bucket{le="0.005",route="main",resource="User",operation="create"} 1"#), "{text}");
         assert!(
             text.contains(r#"scimgate_backend_requests_total{backend="om",method="POST",status="201"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"scimgate_backend_requests_total{backend="om",method="PURGE",status="timeout"} 1"#),
             "{text}"
         );
         assert!(text.contains(r#"scimgate_auth_total{kind="static",outcome="rejected",reason="invalid"} 1"#), "{text}");
