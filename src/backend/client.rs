@@ -18,10 +18,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri};
 use http_body_util::Full;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-
-use prometheus_client::metrics::gauge::Gauge;
 
 use super::auth::{Authenticator, Credential};
 use super::breaker::{Breaker, BreakerState, whole_seconds};
@@ -36,6 +35,7 @@ use crate::observe::metrics::{BackendStatus, BreakerLabels};
 
 /// `Retry-After` suggested to the IdP when no concurrency slot frees up in time.
 const SATURATED_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Sent with every call unless the mapping's `headers` name another.
 const USER_AGENT: HeaderValue = HeaderValue::from_static(concat!("scimgate/", env!("CARGO_PKG_VERSION")));
 
 /// The client of one application. Cheap to clone; clones share the connection pool, the cached
@@ -280,11 +280,10 @@ impl Backend {
         });
         // The step (the mapping's URL template) says what was called; the concrete URL can carry
         // personal data (a name in a path, a URN built from a userName) and stays out of the logs.
-        let (status, error) = match &outcome {
-            Ok(r) => (Some(r.status), None),
-            Err(e) => (None, Some(e.kind())),
+        let (status, error, label) = match &outcome {
+            Ok(r) => (Some(r.status), None, BackendStatus::Code(r.status)),
+            Err(e) => (None, Some(e.kind()), BackendStatus::Failure(e.kind())),
         };
-        let label = status.map_or_else(|| BackendStatus::Failure(error.unwrap_or_default()), BackendStatus::Code);
         crate::observe::metrics().record_backend(&i.name, &req.method, label, started.elapsed().as_secs_f64());
         crate::observe::calls::record(NativeCall {
             backend: Arc::clone(&i.name),

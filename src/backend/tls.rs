@@ -7,7 +7,7 @@
 //! it speaks.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -30,14 +30,13 @@ pub(crate) fn client_config(tls: &TlsSettings) -> Result<ClientConfig, BackendBu
         .map_err(|e| BackendBuildError::Client(e.to_string()))?;
     let verifier: Arc<dyn ServerCertVerifier> = if tls.insecure_skip_verify {
         Arc::new(AnyCertificate(Arc::clone(&provider)))
-    } else {
-        let extra = match &tls.ca_file {
-            Some(path) => certificates("tls.ca_file", path)?,
-            None => Vec::new(),
-        };
+    } else if let Some(path) = &tls.ca_file {
+        let extra = certificates("tls.ca_file", path)?;
         let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
             .map_err(|e| BackendBuildError::invalid("tls.ca_file", format!("not usable as trust roots: {e}")))?;
         Arc::new(verifier)
+    } else {
+        platform_verifier(provider)
     };
     let builder = builder.dangerous().with_custom_certificate_verifier(verifier);
     let config = match (&tls.client_cert_file, &tls.client_key_file) {
@@ -57,6 +56,24 @@ pub(crate) fn client_config(tls: &TlsSettings) -> Result<ClientConfig, BackendBu
         }
     };
     Ok(config)
+}
+
+/// The platform's verifier, built once per process: it reads the whole system store, several
+/// milliseconds that every backend without its own CA file would otherwise pay at start-up and
+/// at each reload.
+///
+/// A system without CA certificates (a minimal container image) still runs backends over plain
+/// HTTP; an HTTPS call then fails its handshake, as not sent, saying to set `tls.ca_file`.
+fn platform_verifier(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifier> {
+    static SHARED: OnceLock<Arc<dyn ServerCertVerifier>> = OnceLock::new();
+    let verifier = SHARED.get_or_init(|| match rustls_platform_verifier::Verifier::new(Arc::clone(&provider)) {
+        Ok(v) => Arc::new(v),
+        Err(e) => {
+            tracing::warn!(error = %e, "no system CA certificates: HTTPS backends need tls.ca_file");
+            Arc::new(NoRoots(provider))
+        }
+    });
+    Arc::clone(verifier)
 }
 
 /// The process's default provider if one was installed, aws-lc-rs otherwise.
@@ -131,6 +148,47 @@ impl ServerCertVerifier for AnyCertificate {
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Trusts nothing: the system has no CA certificates and the mapping names no `tls.ca_file`.
+#[derive(Debug)]
+struct NoRoots(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoRoots {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(
+            "no trusted certificate authorities: the system has none; set the backend's tls.ca_file".into(),
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("no trusted certificate authorities".into()))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::General("no trusted certificate authorities".into()))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
