@@ -29,7 +29,7 @@ pub(crate) fn client_config(tls: &TlsSettings) -> Result<ClientConfig, BackendBu
         .with_safe_default_protocol_versions()
         .map_err(|e| BackendBuildError::Client(e.to_string()))?;
     let verifier: Arc<dyn ServerCertVerifier> = if tls.insecure_skip_verify {
-        Arc::new(AnyCertificate(Arc::clone(&provider)))
+        Arc::new(Untrusted::AnyCertificate(Arc::clone(&provider)))
     } else if let Some(path) = &tls.ca_file {
         let extra = certificates("tls.ca_file", path)?;
         let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider)
@@ -70,7 +70,7 @@ fn platform_verifier(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifie
         Ok(v) => Arc::new(v),
         Err(e) => {
             tracing::warn!(error = %e, "no system CA certificates: HTTPS backends need tls.ca_file");
-            Arc::new(NoRoots(provider))
+            Arc::new(Untrusted::NoRoots(provider))
         }
     });
     Arc::clone(verifier)
@@ -115,51 +115,25 @@ fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, BackendBuildError
     Ok(bytes)
 }
 
-/// `insecure_skip_verify`: any certificate for any name is accepted. The handshake signatures
-/// are still checked, so the peer at least holds the key of the certificate it shows.
+/// A verifier that consults no trust store. The handshake signatures are still checked, so the
+/// peer at least holds the key of the certificate it shows.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+enum Untrusted {
+    /// `insecure_skip_verify`: any certificate for any name is accepted.
+    AnyCertificate(Arc<CryptoProvider>),
+    /// Trusts nothing: the system has no CA certificates and the mapping names no `tls.ca_file`.
+    NoRoots(Arc<CryptoProvider>),
+}
 
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+impl Untrusted {
+    fn provider(&self) -> &CryptoProvider {
+        match self {
+            Untrusted::AnyCertificate(p) | Untrusted::NoRoots(p) => p,
+        }
     }
 }
 
-/// Trusts nothing: the system has no CA certificates and the mapping names no `tls.ca_file`.
-#[derive(Debug)]
-struct NoRoots(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoRoots {
+impl ServerCertVerifier for Untrusted {
     fn verify_server_cert(
         &self,
         _end_entity: &CertificateDer<'_>,
@@ -168,30 +142,33 @@ impl ServerCertVerifier for NoRoots {
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::General(
-            "no trusted certificate authorities: the system has none; set the backend's tls.ca_file".into(),
-        ))
+        match self {
+            Untrusted::AnyCertificate(_) => Ok(ServerCertVerified::assertion()),
+            Untrusted::NoRoots(_) => Err(rustls::Error::General(
+                "no trusted certificate authorities: the system has none; set the backend's tls.ca_file".into(),
+            )),
+        }
     }
 
     fn verify_tls12_signature(
         &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("no trusted certificate authorities".into()))
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider().signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
         &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("no trusted certificate authorities".into()))
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider().signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider().signature_verification_algorithms.supported_schemes()
     }
 }
