@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use http::{HeaderValue, Method};
 use serde_json::{Map, Value};
 
+use super::record_keys::RecordKeys;
 use crate::backend::{BackendError, NativeRequest, NativeResponse};
 use crate::mapping::compile::{Body, Call, CompiledMapping};
 use crate::mapping::expr::{self, EvalError, LookupResolver, Template};
@@ -281,14 +282,14 @@ impl Runner {
         scope: &Map<String, Value>,
         lookups: &dyn LookupResolver,
         applied: usize,
-        parse: bool,
+        parse: Option<&RecordKeys>,
     ) -> Result<(u16, Option<Value>), ScimError> {
         let req = self.request(call, scope, lookups).await?;
         let resp = self.transport.send(req).await.map_err(|e| self.transport_error(&e, applied))?;
         let success =
             if call.expect.is_empty() { (200..300).contains(&resp.status) } else { call.expect.contains(&resp.status) };
         if success && !call.accept.contains(&resp.status) {
-            return Ok((resp.status, if parse { resp.json() } else { None }));
+            return Ok((resp.status, parse.and_then(|keys| keys.parse(&resp.body))));
         }
         if call.accept.contains(&resp.status) {
             return Ok((resp.status, None));
@@ -304,7 +305,20 @@ impl Runner {
         scope: &mut Map<String, Value>,
         lookups: &dyn LookupResolver,
     ) -> Result<Outcome, ScimError> {
-        self.run_steps(op, steps, scope, lookups, true).await
+        self.run_steps(op, steps, scope, lookups, Some(&RecordKeys::All)).await
+    }
+
+    /// Runs steps whose record is only turned into SCIM: of the answer that becomes the record,
+    /// only the top-level `keys` that conversion reads are parsed.
+    pub async fn run_read(
+        &self,
+        op: &str,
+        steps: &[Call],
+        scope: &mut Map<String, Value>,
+        lookups: &dyn LookupResolver,
+        keys: &RecordKeys,
+    ) -> Result<Outcome, ScimError> {
+        self.run_steps(op, steps, scope, lookups, Some(keys)).await
     }
 
     /// Runs steps whose record nobody reads (member changes, triggers, deletes): an answer is
@@ -316,7 +330,7 @@ impl Runner {
         scope: &mut Map<String, Value>,
         lookups: &dyn LookupResolver,
     ) -> Result<usize, ScimError> {
-        Ok(self.run_steps(op, steps, scope, lookups, false).await?.writes)
+        Ok(self.run_steps(op, steps, scope, lookups, None).await?.writes)
     }
 
     async fn run_steps(
@@ -325,7 +339,7 @@ impl Runner {
         steps: &[Call],
         scope: &mut Map<String, Value>,
         lookups: &dyn LookupResolver,
-        keep_record: bool,
+        record: Option<&RecordKeys>,
     ) -> Result<Outcome, ScimError> {
         let mut out = Outcome::default();
         let mut record_chosen = false;
@@ -350,7 +364,7 @@ impl Runner {
                         s.insert("item".into(), item);
                         s.insert("index".into(), Value::from(i));
                         async move {
-                            self.send_one(op, call, &s, lookups, applied, false).await.map(|_| ()).map_err(|mut e| {
+                            self.send_one(op, call, &s, lookups, applied, None).await.map(|_| ()).map_err(|mut e| {
                                 e.detail = format!("{} (item {i})", e.detail);
                                 e
                             })
@@ -375,7 +389,11 @@ impl Runner {
                 }
                 continue;
             }
-            let parse = keep_record || !call.capture.is_empty() || call.record.is_some();
+            let parse = match record {
+                Some(keys) => Some(keys),
+                None if !call.capture.is_empty() || call.record.is_some() => Some(&RecordKeys::All),
+                None => None,
+            };
             let (_, json) = self.send_one(op, call, scope, lookups, out.writes, parse).await?;
             if is_write {
                 out.writes += 1;

@@ -12,6 +12,7 @@ pub mod calls;
 mod convert;
 mod lookup;
 mod paging;
+mod record_keys;
 pub mod scim_value;
 
 use std::borrow::Cow;
@@ -25,6 +26,7 @@ pub use calls::Transport;
 use calls::{Runner, eval_error};
 pub use convert::{decode_id, encode_id};
 use lookup::{Lookups, Resolver};
+use record_keys::RecordKeys;
 
 use crate::mapping::compile::{CompiledMapping, FilterResultC, Resource};
 use crate::mapping::expr;
@@ -40,6 +42,8 @@ pub struct MappedTarget {
     runner: Runner,
     lookups: Lookups,
     cursors: paging::CursorCache,
+    /// Per kind (users, groups): what reading a record into SCIM needs of it.
+    read_keys: [RecordKeys; 2],
 }
 
 /// What a SCIM write asks for.
@@ -52,7 +56,9 @@ impl MappedTarget {
     pub fn new(mapping: Arc<CompiledMapping>, transport: Arc<dyn Transport>, base_url: String) -> Self {
         let runner = Runner { mapping, transport, base_url };
         let lookups = Lookups::new(&runner);
-        MappedTarget { runner, lookups, cursors: paging::CursorCache::new() }
+        let read_keys =
+            [ResourceKind::User, ResourceKind::Group].map(|kind| RecordKeys::of_reads(runner.mapping.resource(kind)));
+        MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), read_keys }
     }
 
     pub fn mapping(&self) -> &Arc<CompiledMapping> {
@@ -61,6 +67,13 @@ impl MappedTarget {
 
     fn res(&self, kind: ResourceKind) -> &Resource {
         self.runner.mapping.resource(kind)
+    }
+
+    fn read_keys(&self, kind: ResourceKind) -> &RecordKeys {
+        match kind {
+            ResourceKind::User => &self.read_keys[0],
+            ResourceKind::Group => &self.read_keys[1],
+        }
     }
 
     fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
@@ -75,7 +88,8 @@ impl MappedTarget {
         ScimError::not_found(format!("{} \"{id}\" not found", kind.name()))
     }
 
-    /// Reads the native record of `native_id`; `None` when the application says 404.
+    /// Reads the native record of `native_id` to be turned into SCIM: only the fields that
+    /// conversion reads are kept (see [`RecordKeys`]); `None` when the application says 404.
     ///
     /// `with_members` tells the `get` steps whether the group's members will be read from this
     /// record, so that a mapping can leave a large member list out of reads that do not need it
@@ -86,11 +100,31 @@ impl MappedTarget {
         native_id: &str,
         with_members: bool,
     ) -> Result<Option<Value>, ScimError> {
+        self.read_record_keeping(kind, native_id, with_members, self.read_keys(kind)).await
+    }
+
+    /// Reads the whole native record of `native_id`, for a change that may send it back.
+    async fn read_whole_record(
+        &self,
+        kind: ResourceKind,
+        native_id: &str,
+        with_members: bool,
+    ) -> Result<Option<Value>, ScimError> {
+        self.read_record_keeping(kind, native_id, with_members, &RecordKeys::All).await
+    }
+
+    async fn read_record_keeping(
+        &self,
+        kind: ResourceKind,
+        native_id: &str,
+        with_members: bool,
+        keys: &RecordKeys,
+    ) -> Result<Option<Value>, ScimError> {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.to_owned()));
         scope.insert("with_members".into(), Value::Bool(with_members && kind == ResourceKind::Group));
         let steps = &self.res(kind).get;
-        match self.runner.run("get", steps, &mut scope, &self.resolver()).await {
+        match self.runner.run_read("get", steps, &mut scope, &self.resolver(), keys).await {
             Ok(o) => Ok(o.last.filter(|v| !v.is_null()).map(|mut record| {
                 attach_captures(&mut record, steps, &scope);
                 record
@@ -298,8 +332,10 @@ impl MappedTarget {
         let with_members = kind == ResourceKind::Group && touches_members && (fast.is_none() || needs_after);
         // A `put` update sends the whole record back: it must be read whole.
         let read_members = with_members || res.update.style == UpdateStyle::Put;
-        let record =
-            self.read_record(kind, &native_id, read_members).await?.ok_or_else(|| Self::not_found(kind, scim_id))?;
+        let record = self
+            .read_whole_record(kind, &native_id, read_members)
+            .await?
+            .ok_or_else(|| Self::not_found(kind, scim_id))?;
         let old = self.full_resource(kind, &native_id, Cow::Borrowed(&record), with_members).await?;
         let mut new = match &change {
             Change::Patch(p) if fast.is_some() => {
@@ -452,14 +488,17 @@ impl MappedTarget {
                 scope.insert("filter".into(), Value::String(f.to_string()));
                 scope.insert("with_members".into(), Value::Bool(with_members));
                 let resolver = self.resolver();
+                let keys = self.read_keys(kind);
                 let out = match &rule.result {
-                    FilterResultC::Single => match self.runner.run("list", &rule.steps, &mut scope, &resolver).await {
-                        Ok(o) => o.last.filter(|v| !v.is_null() && !is_empty_object(v)).into_iter().collect(),
-                        Err(e) if e.status == 404 => vec![],
-                        Err(e) => return Err(e),
-                    },
+                    FilterResultC::Single => {
+                        match self.runner.run_read("list", &rule.steps, &mut scope, &resolver, keys).await {
+                            Ok(o) => o.last.filter(|v| !v.is_null() && !is_empty_object(v)).into_iter().collect(),
+                            Err(e) if e.status == 404 => vec![],
+                            Err(e) => return Err(e),
+                        }
+                    }
                     FilterResultC::Records(p) => {
-                        let o = self.runner.run("list", &rule.steps, &mut scope, &resolver).await?;
+                        let o = self.runner.run_read("list", &rule.steps, &mut scope, &resolver, keys).await?;
                         o.last.map(|j| p.query(&j).into_iter().cloned().collect()).unwrap_or_default()
                     }
                 };
@@ -792,7 +831,8 @@ impl Target for MappedTarget {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.clone()));
         if kind == ResourceKind::Group && self.res(kind).members.as_ref().is_some_and(|m| m.clear_on_delete) {
-            let record = self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
+            let record =
+                self.read_whole_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
             let current: Vec<String> = self
                 .read_members(&native_id, &record)
                 .await?

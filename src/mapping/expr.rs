@@ -203,6 +203,51 @@ pub enum Transform {
 }
 
 impl Transform {
+    /// Variables the transform's arguments read. Every variant is listed, so that a new transform
+    /// taking a variable cannot be missed by the checks and analyses built on [`Expr::vars`].
+    pub fn vars(&self) -> impl Iterator<Item = &VarPath> {
+        use Transform as T;
+        let args: &[Arg] = match self {
+            T::Default(a) | T::Append(a) | T::Remove(a) | T::Eq(a) | T::Ne(a) => std::slice::from_ref(a),
+            T::Coalesce(v) => v,
+            T::Lower
+            | T::Upper
+            | T::Trim
+            | T::Slug(_)
+            | T::LocalPart
+            | T::Domain
+            | T::Split(_)
+            | T::Join(_)
+            | T::Map { .. }
+            | T::Format(_)
+            | T::Bool
+            | T::Not
+            | T::EpochMs
+            | T::NowIso
+            | T::Constant(_)
+            | T::Lookup(_)
+            | T::Datetime
+            | T::Base64url
+            | T::Base64urlDecode
+            | T::Prefix(_)
+            | T::StripPrefix(_)
+            | T::Unique
+            | T::First
+            | T::Len
+            | T::Empty
+            | T::Json
+            | T::String
+            | T::Replace(..)
+            | T::Plus(_)
+            | T::Pluck(_)
+            | T::Objects(..) => &[],
+        };
+        args.iter().filter_map(|a| match a {
+            Arg::Var(p) => Some(p),
+            Arg::Lit(_) => None,
+        })
+    }
+
     /// What the transform accepts and yields, for static checks.
     pub fn signature(&self) -> (Kind, Kind) {
         use Transform as T;
@@ -335,28 +380,11 @@ pub struct Expr {
 impl Expr {
     /// Variables the expression reads (for checks such as "capture used before it is made").
     pub fn vars(&self) -> Vec<&VarPath> {
-        let mut out = vec![];
-        if let Arg::Var(p) = &self.head {
-            out.push(p);
-        }
-        for s in &self.steps {
-            let args: Vec<&Arg> = match &s.transform {
-                Transform::Default(a)
-                | Transform::Append(a)
-                | Transform::Remove(a)
-                | Transform::Eq(a)
-                | Transform::Ne(a) => {
-                    vec![a]
-                }
-                Transform::Coalesce(v) => v.iter().collect(),
-                _ => vec![],
-            };
-            out.extend(args.into_iter().filter_map(|a| match a {
-                Arg::Var(p) => Some(p),
-                Arg::Lit(_) => None,
-            }));
-        }
-        out
+        let head = match &self.head {
+            Arg::Var(p) => Some(p),
+            Arg::Lit(_) => None,
+        };
+        head.into_iter().chain(self.steps.iter().flat_map(|s| s.transform.vars())).collect()
     }
 }
 

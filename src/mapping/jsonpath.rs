@@ -118,6 +118,15 @@ impl JsonPath {
         self.simple.as_ref().is_some_and(Vec::is_empty)
     }
 
+    /// The top-level key every match lies under (`a` in `$.a.b[*]`); `None` when matches can lie
+    /// anywhere (`$`, `$[*]`, filters, recursive descent).
+    pub fn top_key(&self) -> Option<&str> {
+        match self.simple.as_deref()?.first()? {
+            Step::Key(k) => Some(k),
+            Step::Index(_) | Step::Wildcard => None,
+        }
+    }
+
     /// Every match, in document order.
     pub fn query<'a>(&self, v: &'a Value) -> Vec<&'a Value> {
         match &self.simple {

@@ -1,0 +1,317 @@
+//! The top-level keys of a native record that reading it into SCIM can touch, and a parser that
+//! keeps only those.
+//!
+//! Applications answer a read with far more than a mapping uses (OpenMetadata's user carries its
+//! teams, inherited roles, links and audit fields). Building a `serde_json::Value` of every field
+//! was the largest single cost of a proxied read. Only reads that are turned into SCIM and then
+//! dropped are pruned; a record that is changed and sent back (`put` updates) is always read whole.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::mapping::compile::{Call, FilterResultC, ReadC, Resource};
+use crate::mapping::expr::{Seg, VarPath};
+
+/// Which top-level keys of a native answer to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordKeys {
+    /// The whole answer: some read could not be traced to a top-level key.
+    All,
+    /// Only these keys (sorted); answers that are not objects are kept whole.
+    Only(Box<[String]>),
+}
+
+impl RecordKeys {
+    /// The keys that converting a record of `res` to SCIM reads: the id, every attribute's read
+    /// path and the `record.…` variables of its `to_scim` transforms, embedded members, and what
+    /// the `get` and filter steps capture or pick as the record.
+    pub fn of_reads(res: &Resource) -> RecordKeys {
+        let mut keys = Keys::default();
+        keys.path(res.id.read.top_key());
+        for a in res.attrs.iter().filter(|a| a.scim.is_some()) {
+            match &a.read {
+                ReadC::None => {}
+                ReadC::Native(p) => keys.path(Some(p.top_key())),
+                ReadC::JsonPath(p) => keys.path(p.top_key()),
+            }
+            for v in a.to_scim.iter().flat_map(|s| s.transform.vars()) {
+                keys.record_var(v);
+            }
+        }
+        if let Some(m) = res.members.as_ref().filter(|m| m.call.is_none()) {
+            keys.path(m.records.top_key());
+        }
+        for call in res.get.iter().chain(res.filters.iter().flat_map(|r| &r.steps)) {
+            keys.call(call);
+        }
+        for rule in &res.filters {
+            if let FilterResultC::Records(p) = &rule.result {
+                keys.path(p.top_key());
+            }
+        }
+        keys.finish()
+    }
+
+    /// Parses a native answer, keeping only these keys of a top-level object. `None` when the
+    /// body is empty or not JSON, as for a whole parse.
+    pub fn parse(&self, body: &[u8]) -> Option<Value> {
+        if body.is_empty() {
+            return None;
+        }
+        match self {
+            RecordKeys::All => serde_json::from_slice(body).ok(),
+            RecordKeys::Only(keys) => {
+                // Skipped strings are not checked by the parser; a whole parse would refuse them.
+                std::str::from_utf8(body).ok()?;
+                let mut de = serde_json::Deserializer::from_slice(body);
+                let v = Pruned(keys).deserialize(&mut de).ok()?;
+                de.end().ok()?;
+                Some(v)
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Keys {
+    keys: BTreeSet<String>,
+    all: bool,
+}
+
+impl Keys {
+    fn path(&mut self, top: Option<&str>) {
+        match top {
+            Some(k) => {
+                self.keys.insert(k.to_owned());
+            }
+            None => self.all = true,
+        }
+    }
+
+    /// A transform's variable: `record.k…` needs `k`; `record` alone needs everything; other
+    /// variables (`vars.…`) are not the record.
+    fn record_var(&mut self, v: &VarPath) {
+        if v.root() != "record" {
+            return;
+        }
+        match v.0.get(1) {
+            Some(Seg::Key(k)) => self.path(Some(k)),
+            Some(Seg::Index(_)) | None => self.all = true,
+        }
+    }
+
+    fn call(&mut self, call: &Call) {
+        for c in &call.capture {
+            self.path(c.path.top_key());
+        }
+        if let Some(p) = call.record.as_ref().filter(|p| !p.is_root()) {
+            self.path(p.top_key());
+        }
+    }
+
+    fn finish(self) -> RecordKeys {
+        if self.all { RecordKeys::All } else { RecordKeys::Only(self.keys.into_iter().collect()) }
+    }
+}
+
+/// A JSON document whose top-level object keeps only some keys; anything else is kept whole.
+struct Pruned<'k>(&'k [String]);
+
+impl<'de> DeserializeSeed<'de> for Pruned<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Pruned<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(Key(k)) = map.next_key()? {
+            if self.0.iter().any(|want| *want == k) {
+                let v: Value = map.next_value()?;
+                out.insert(k.into_owned(), v);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// An object key, borrowed from the body when it has no escapes: a skipped field costs no
+/// allocation.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object key")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::mapping::compile::compile_str;
+    use crate::scim::ResourceKind;
+
+    fn only(keys: &[&str]) -> RecordKeys {
+        RecordKeys::Only(keys.iter().map(|k| (*k).to_owned()).collect())
+    }
+
+    #[test]
+    fn keeps_only_the_named_top_level_keys_and_everything_under_them() {
+        let body = br#"{"id":"1","skip":{"deep":[1,2,{"x":"\u00e9"}]},"name":{"given":"A","n":[1.5,-2,true,null]},"esc\"aped":1}"#;
+        let v = only(&["id", "name", "esc\"aped"]).parse(body).unwrap();
+        assert_eq!(v, json!({"id": "1", "name": {"given": "A", "n": [1.5, -2, true, null]}, "esc\"aped": 1}));
+        assert_eq!(RecordKeys::All.parse(body).unwrap(), serde_json::from_slice::<Value>(body).unwrap());
+    }
+
+    #[test]
+    fn answers_that_are_not_objects_are_kept_whole() {
+        for body in [&br#"[{"a":1,"b":2}]"#[..], b"\"text\"", b"12", b"-3", b"0.5", b"true", b"null"] {
+            assert_eq!(
+                only(&["a"]).parse(body),
+                serde_json::from_slice(body).ok(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_what_a_whole_parse_rejects() {
+        for body in [&b""[..], b"{", b"{\"a\":1} x", b"{\"a\":1,}", b"{\"skip\":[1,}", b"nope", b"{\"skip\":\"\xff\"}"]
+        {
+            assert_eq!(only(&["a"]).parse(body), None, "{}", String::from_utf8_lossy(body));
+            assert_eq!(RecordKeys::All.parse(body), None);
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_the_last_value_as_a_whole_parse_does() {
+        assert_eq!(only(&["a"]).parse(br#"{"a":1,"b":0,"a":2}"#).unwrap(), json!({"a": 2}));
+    }
+
+    fn keys_of(src: &str, kind: ResourceKind) -> RecordKeys {
+        let (m, _) = compile_str("om.yaml", src).unwrap_or_else(|e| panic!("{e}"));
+        RecordKeys::of_reads(m.resource(kind))
+    }
+
+    fn openmetadata() -> &'static str {
+        crate::mapping::builtin::source("openmetadata").unwrap()
+    }
+
+    #[test]
+    fn the_shipped_openmetadata_mapping_reads_these_fields() {
+        // `hits`: the search step of the userName filter captures from the search answer.
+        let users = ["deleted", "displayName", "email", "externalId", "hits", "id", "isAdmin", "name", "roles"];
+        assert_eq!(
+            keys_of(openmetadata(), ResourceKind::User),
+            only(&[&users[..], &["scimUserName", "updatedAt"]].concat())
+        );
+        let groups = keys_of(openmetadata(), ResourceKind::Group);
+        let RecordKeys::Only(groups) = groups else { panic!("{groups:?}") };
+        for key in ["id", "users"] {
+            assert!(groups.iter().any(|k| k == key), "{key} in {groups:?}");
+        }
+        for key in ["href", "owns", "inheritedRoles", "children"] {
+            assert!(!groups.iter().any(|k| k == key), "{key} in {groups:?}");
+        }
+    }
+
+    #[test]
+    fn transform_variables_and_captures_are_traced_to_their_keys() {
+        let src = openmetadata()
+            .replace(r#"to_scim: ["coalesce(record.name)"]"#, r#"to_scim: ["coalesce(record.profile.nick)"]"#)
+            .replace("          capture: { found: $.id }\n", "          capture: { found: $.id, org: $.org.id }\n");
+        assert_ne!(src, openmetadata());
+        let RecordKeys::Only(keys) = keys_of(&src, ResourceKind::User) else { panic!() };
+        assert!(keys.iter().any(|k| k == "profile") && keys.iter().any(|k| k == "org"), "{keys:?}");
+        assert!(!keys.iter().any(|k| k == "name"), "{keys:?}");
+    }
+
+    #[test]
+    fn a_read_that_can_reach_anywhere_keeps_everything() {
+        for (from, to) in [
+            (r#"to_scim: ["coalesce(record.name)"]"#, r#"to_scim: ["coalesce(record)"]"#),
+            (
+                "    - scim: displayName\n      native: displayName\n",
+                "    - scim: displayName\n      read: $..displayName\n",
+            ),
+        ] {
+            let src = openmetadata().replace(from, to);
+            assert_ne!(src, openmetadata(), "{from}");
+            assert_eq!(keys_of(&src, ResourceKind::User), RecordKeys::All, "{to}");
+        }
+    }
+}
