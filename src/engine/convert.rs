@@ -190,28 +190,30 @@ pub async fn update_record(
     Ok(out)
 }
 
-fn escape_pointer(k: &str) -> String {
-    k.replace('~', "~0").replace('/', "~1")
+fn escape_pointer(k: &str) -> Cow<'_, str> {
+    if k.contains(['~', '/']) { Cow::Owned(k.replace('~', "~0").replace('/', "~1")) } else { Cow::Borrowed(k) }
 }
 
 /// RFC 6902 operations turning `old` into `new`; objects are compared member by member, arrays and
-/// scalars are replaced whole.
+/// scalars are replaced whole. Pointers are built only for members that differ: a record has
+/// dozens of members and an update changes a few.
 pub fn json_patch(old: &Value, new: &Value) -> Vec<Value> {
+    fn pointer(prefix: &str, k: &str) -> String {
+        format!("{prefix}/{}", escape_pointer(k))
+    }
     fn walk(prefix: &str, old: &Value, new: &Value, out: &mut Vec<Value>) {
         match (old, new) {
             (Value::Object(a), Value::Object(b)) => {
                 for (k, va) in a {
-                    let p = format!("{prefix}/{}", escape_pointer(k));
                     match b.get(k) {
-                        None => out.push(serde_json::json!({"op": "remove", "path": p})),
-                        Some(vb) if vb != va => walk(&p, va, vb, out),
+                        None => out.push(serde_json::json!({"op": "remove", "path": pointer(prefix, k)})),
+                        Some(vb) if vb != va => walk(&pointer(prefix, k), va, vb, out),
                         Some(_) => {}
                     }
                 }
                 for (k, vb) in b {
                     if !a.contains_key(k) {
-                        let p = format!("{prefix}/{}", escape_pointer(k));
-                        out.push(serde_json::json!({"op": "add", "path": p, "value": vb}));
+                        out.push(serde_json::json!({"op": "add", "path": pointer(prefix, k), "value": vb}));
                     }
                 }
             }
@@ -264,7 +266,7 @@ mod tests {
 
     #[test]
     fn json_patch_diffs_objects_and_replaces_arrays() {
-        let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1], "gone": true, "x/y": 1});
+        let old = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1], "gone": true, "x/y": 1, "m~/n": 0});
         let new = json!({"a": 1, "b": {"c": 5, "d": 3}, "e": [1, 2], "added": "v", "x/y": 2});
         let ops = json_patch(&old, &new);
         assert_eq!(
@@ -273,6 +275,7 @@ mod tests {
                 json!({"op": "replace", "path": "/b/c", "value": 5}),
                 json!({"op": "replace", "path": "/e", "value": [1, 2]}),
                 json!({"op": "remove", "path": "/gone"}),
+                json!({"op": "remove", "path": "/m~0~1n"}),
                 json!({"op": "replace", "path": "/x~1y", "value": 2}),
                 json!({"op": "add", "path": "/added", "value": "v"}),
             ]

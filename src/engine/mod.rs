@@ -379,9 +379,8 @@ impl MappedTarget {
         let new_record = convert::update_record(res, &record, &old, &new, schema, &scope, &resolver).await?;
         let mut echoed: Option<Value> = None;
         if new_record != record {
-            scope.insert("record".into(), new_record.clone());
-            scope.insert("doc".into(), new_record.clone());
             let steps = &res.update.steps;
+            let mut per_key = None;
             match res.update.style {
                 UpdateStyle::JsonPatch => {
                     scope.insert("patch".into(), Value::Array(convert::json_patch(&record, &new_record)));
@@ -391,10 +390,11 @@ impl MappedTarget {
                     scope.insert("changes".into(), Value::Object(c));
                 }
                 UpdateStyle::Put => {}
-                UpdateStyle::PerKey => {}
+                UpdateStyle::PerKey => per_key = Some(convert::merge_changes(&record, &new_record, None)),
             }
-            if res.update.style == UpdateStyle::PerKey {
-                let changed = convert::merge_changes(&record, &new_record, None);
+            scope.insert("record".into(), new_record.clone());
+            scope.insert("doc".into(), new_record);
+            if let Some(changed) = per_key {
                 for (k, v) in changed {
                     let mut s = scope.clone();
                     s.insert("key".into(), Value::String(k));
@@ -406,9 +406,10 @@ impl MappedTarget {
                         .map_err(|e| after_writes(e, writes))?;
                 }
             } else {
+                // An echoed record is only turned into SCIM (see `confirmed`).
                 let out = self
                     .runner
-                    .run("update", steps, &mut scope, &resolver)
+                    .run_read("update", steps, &mut scope, &resolver, self.read_keys(kind))
                     .await
                     .map_err(|e| after_writes(e, writes))?;
                 writes += out.writes;
@@ -670,7 +671,8 @@ impl Target for MappedTarget {
         }
         let doc = convert::create_doc(res, &resource, schema, &scope, &resolver).await?;
         scope.insert("doc".into(), doc);
-        let out = self.runner.run("create", &res.create, &mut scope, &resolver).await?;
+        // The answer serves only for the new id (and captures): read as a record, not whole.
+        let out = self.runner.run_read("create", &res.create, &mut scope, &resolver, self.read_keys(kind)).await?;
         let native_id = match scope.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
             None => out.last.as_ref().and_then(|r| convert::native_id(res, r)).ok_or_else(|| {

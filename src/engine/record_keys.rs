@@ -28,7 +28,8 @@ pub enum RecordKeys {
 impl RecordKeys {
     /// The keys that converting a record of `res` to SCIM reads: the id, every attribute's read
     /// path and the `record.…` variables of its `to_scim` transforms, embedded members, and what
-    /// the `get` and filter steps capture or pick as the record.
+    /// the steps whose answers are parsed with these keys (`get`, filter rules, `create`, `update`)
+    /// capture or pick as the record.
     pub fn of_reads(res: &Resource) -> RecordKeys {
         let mut keys = Keys::default();
         keys.path(res.id.read.top_key());
@@ -45,7 +46,8 @@ impl RecordKeys {
         if let Some(m) = res.members.as_ref().filter(|m| m.call.is_none()) {
             keys.path(m.records.top_key());
         }
-        for call in res.get.iter().chain(res.filters.iter().flat_map(|r| &r.steps)) {
+        let filter_steps = res.filters.iter().flat_map(|r| &r.steps);
+        for call in res.get.iter().chain(&res.create).chain(&res.update.steps).chain(filter_steps) {
             keys.call(call);
         }
         for rule in &res.filters {
