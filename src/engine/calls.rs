@@ -297,7 +297,8 @@ impl Runner {
         Err(self.native_error(op, &call.name, &resp, applied))
     }
 
-    /// Runs steps in order, capturing into `scope`.
+    /// Runs steps in order, capturing into `scope`; the answer that becomes the record is parsed
+    /// whole (see [`Runner::run_read`] for one that is only turned into SCIM).
     pub async fn run(
         &self,
         op: &str,

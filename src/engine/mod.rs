@@ -42,8 +42,10 @@ pub struct MappedTarget {
     runner: Runner,
     lookups: Lookups,
     cursors: paging::CursorCache,
-    /// Per kind (users, groups): what reading a record into SCIM needs of it.
-    read_keys: [RecordKeys; 2],
+    /// What reading a user record into SCIM needs of it.
+    user_keys: RecordKeys,
+    /// The same for a group record.
+    group_keys: RecordKeys,
 }
 
 /// What a SCIM write asks for.
@@ -56,9 +58,9 @@ impl MappedTarget {
     pub fn new(mapping: Arc<CompiledMapping>, transport: Arc<dyn Transport>, base_url: String) -> Self {
         let runner = Runner { mapping, transport, base_url };
         let lookups = Lookups::new(&runner);
-        let read_keys =
-            [ResourceKind::User, ResourceKind::Group].map(|kind| RecordKeys::of_reads(runner.mapping.resource(kind)));
-        MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), read_keys }
+        let user_keys = RecordKeys::of_reads(runner.mapping.resource(ResourceKind::User));
+        let group_keys = RecordKeys::of_reads(runner.mapping.resource(ResourceKind::Group));
+        MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), user_keys, group_keys }
     }
 
     pub fn mapping(&self) -> &Arc<CompiledMapping> {
@@ -71,8 +73,8 @@ impl MappedTarget {
 
     fn read_keys(&self, kind: ResourceKind) -> &RecordKeys {
         match kind {
-            ResourceKind::User => &self.read_keys[0],
-            ResourceKind::Group => &self.read_keys[1],
+            ResourceKind::User => &self.user_keys,
+            ResourceKind::Group => &self.group_keys,
         }
     }
 
