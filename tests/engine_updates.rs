@@ -91,6 +91,55 @@ async fn json_patch_style_sends_rfc6902_operations_from_the_current_record() {
     assert!(r.body.get("title").is_none(), "{:?}", r.body);
 }
 
+/// The read before a JSON Patch keeps only the fields the change uses: a field no attribute
+/// reads or writes is in no operation, and one a template names (`old.etag`) is still there.
+#[tokio::test]
+async fn json_patch_style_sees_the_fields_its_templates_name() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: name, immutable: true }
+  - { scim: displayName, native: displayName }
+  - { scim: title, update: profile.title, read: false }"#,
+        r#"  style: json_patch
+  steps:
+    - name: patch user
+      method: PATCH
+      url: "/users/{id}"
+      headers: { Content-Type: application/json-patch+json, If-Match: "{old.etag}" }
+      body: "{patch}""#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json(
+        "/api/users/u1",
+        json!({
+            "id": "u1", "name": "ann", "displayName": "Ann", "etag": "v7",
+            "profile": {"title": "Eng", "nick": "annie"}, "teams": [{"id": "t1"}, {"id": "t2"}]
+        }),
+    );
+    stub.on("PATCH", "/api/users/u1", Reply::empty(204));
+    let r = gw
+        .patch(
+            "/Users/u1",
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Ann B"},
+                {"op": "replace", "path": "title", "value": "Lead"}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/users/u1", "PATCH /api/users/u1", "GET /api/users/u1"]);
+    assert_eq!(seen[1].header("if-match"), Some("v7"));
+    assert_eq!(
+        seen[1].json(),
+        &json!([
+            {"op": "replace", "path": "/displayName", "value": "Ann B"},
+            {"op": "replace", "path": "/profile/title", "value": "Lead"}
+        ])
+    );
+}
+
 /// Collibra-style merge-PATCH where null means "leave alone": only changed fields are sent and a
 /// cleared one is sent as `clear_with` (arrays as `[]`).
 #[tokio::test]

@@ -78,7 +78,7 @@ impl MappedTarget {
 
     /// A native record read back into a SCIM resource (without `members`).
     pub async fn read_native(&self, kind: ResourceKind, record: &Value) -> Result<scim::Resource, ScimError> {
-        self.to_scim(kind, std::borrow::Cow::Borrowed(record)).await
+        Ok(self.to_scim(kind, record.clone()).await?.0)
     }
 }
 

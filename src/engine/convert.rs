@@ -40,20 +40,31 @@ pub fn native_id(res: &Resource, record: &Value) -> Option<String> {
     }
 }
 
-/// Converts one native record into a SCIM resource (without `members`).
+/// Converts one native record into a SCIM resource (without `members`), and gives the record
+/// back.
 ///
-/// The record is also the transforms' `record` in their scope; a caller done with it passes it
-/// owned, so that it is moved there instead of copied on every read.
+/// The record is also the transforms' `record` in their scope: it is moved there and back rather
+/// than copied on every read.
 pub async fn to_scim(
     res: &Resource,
     schema: &ResourceSchema,
     vars: &Map<String, Value>,
-    record: Cow<'_, Value>,
+    record: Value,
     lookups: &dyn LookupResolver,
-) -> Result<scim::Resource, ScimError> {
+) -> Result<(scim::Resource, Value), ScimError> {
     let mut scope = Map::new();
     scope.insert("vars".into(), Value::Object(vars.clone()));
-    scope.insert("record".into(), record.into_owned());
+    scope.insert("record".into(), record);
+    let out = to_scim_in(res, schema, &scope, lookups).await?;
+    Ok((out, scope.remove("record").unwrap_or(Value::Null)))
+}
+
+async fn to_scim_in(
+    res: &Resource,
+    schema: &ResourceSchema,
+    scope: &Map<String, Value>,
+    lookups: &dyn LookupResolver,
+) -> Result<scim::Resource, ScimError> {
     let record = scope.get("record").unwrap_or(&Value::Null);
     let mut out = scim::Resource::new();
     let Some(id) = native_id(res, record) else {
@@ -68,7 +79,7 @@ pub async fn to_scim(
             ReadC::JsonPath(p) if p.is_multi() => p.all(record),
             ReadC::JsonPath(p) => p.first(record),
         };
-        let v = apply_transforms(&a.to_scim, raw, src.multi, &scope, lookups)
+        let v = apply_transforms(&a.to_scim, raw, src.multi, scope, lookups)
             .await
             .map_err(|e| eval_error(&src.text, e))?;
         let v = match v {

@@ -15,9 +15,8 @@ mod paging;
 mod record_keys;
 pub mod scim_value;
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -42,10 +41,24 @@ pub struct MappedTarget {
     runner: Runner,
     lookups: Lookups,
     cursors: paging::CursorCache,
-    /// What reading a user record into SCIM needs of it.
-    user_keys: RecordKeys,
+    /// What reading a user record into SCIM, and changing it, need of it.
+    user_keys: ResourceKeys,
     /// The same for a group record.
-    group_keys: RecordKeys,
+    group_keys: ResourceKeys,
+}
+
+/// The fields of a native record kept when it is read (see [`RecordKeys`]).
+struct ResourceKeys {
+    /// To be turned into SCIM.
+    read: RecordKeys,
+    /// Before a change.
+    change: RecordKeys,
+}
+
+impl ResourceKeys {
+    fn of(res: &Resource) -> ResourceKeys {
+        ResourceKeys { read: RecordKeys::of_reads(res), change: RecordKeys::of_changes(res) }
+    }
 }
 
 /// What a SCIM write asks for.
@@ -58,8 +71,8 @@ impl MappedTarget {
     pub fn new(mapping: Arc<CompiledMapping>, transport: Arc<dyn Transport>, base_url: String) -> Self {
         let runner = Runner { mapping, transport, base_url };
         let lookups = Lookups::new(&runner);
-        let user_keys = RecordKeys::of_reads(runner.mapping.resource(ResourceKind::User));
-        let group_keys = RecordKeys::of_reads(runner.mapping.resource(ResourceKind::Group));
+        let user_keys = ResourceKeys::of(runner.mapping.resource(ResourceKind::User));
+        let group_keys = ResourceKeys::of(runner.mapping.resource(ResourceKind::Group));
         MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), user_keys, group_keys }
     }
 
@@ -71,11 +84,15 @@ impl MappedTarget {
         self.runner.mapping.resource(kind)
     }
 
-    fn read_keys(&self, kind: ResourceKind) -> &RecordKeys {
+    fn keys(&self, kind: ResourceKind) -> &ResourceKeys {
         match kind {
             ResourceKind::User => &self.user_keys,
             ResourceKind::Group => &self.group_keys,
         }
+    }
+
+    fn read_keys(&self, kind: ResourceKind) -> &RecordKeys {
+        &self.keys(kind).read
     }
 
     fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
@@ -105,16 +122,6 @@ impl MappedTarget {
         self.read_record_keeping(kind, native_id, with_members, self.read_keys(kind)).await
     }
 
-    /// Reads the whole native record of `native_id`, for a change that may send it back.
-    async fn read_whole_record(
-        &self,
-        kind: ResourceKind,
-        native_id: &str,
-        with_members: bool,
-    ) -> Result<Option<Value>, ScimError> {
-        self.read_record_keeping(kind, native_id, with_members, &RecordKeys::All).await
-    }
-
     async fn read_record_keeping(
         &self,
         kind: ResourceKind,
@@ -136,7 +143,8 @@ impl MappedTarget {
         }
     }
 
-    async fn to_scim(&self, kind: ResourceKind, record: Cow<'_, Value>) -> Result<scim::Resource, ScimError> {
+    /// The SCIM resource of a native record, and the record back (see [`convert::to_scim`]).
+    async fn to_scim(&self, kind: ResourceKind, record: Value) -> Result<(scim::Resource, Value), ScimError> {
         convert::to_scim(self.res(kind), self.schema(kind), &self.runner.mapping.vars, record, &self.resolver()).await
     }
 
@@ -172,24 +180,23 @@ impl MappedTarget {
             .collect())
     }
 
-    /// The SCIM resource of a native record, with its members when asked (groups). Pass the
-    /// record owned when done with it: see [`convert::to_scim`].
+    /// The SCIM resource of a native record, with its members when asked (groups), and the
+    /// record back.
     async fn full_resource(
         &self,
         kind: ResourceKind,
         native_id: &str,
-        record: Cow<'_, Value>,
+        record: Value,
         members: bool,
-    ) -> Result<scim::Resource, ScimError> {
-        if !(members && kind == ResourceKind::Group && self.res(kind).members.is_some()) {
-            return self.to_scim(kind, record).await;
+    ) -> Result<(scim::Resource, Value), ScimError> {
+        let (mut r, record) = self.to_scim(kind, record).await?;
+        if members && kind == ResourceKind::Group && self.res(kind).members.is_some() {
+            let ms = self.read_members(native_id, &record).await?;
+            if !ms.is_empty() {
+                r.insert("members".into(), Value::Array(ms));
+            }
         }
-        let mut r = self.to_scim(kind, Cow::Borrowed(&record)).await?;
-        let ms = self.read_members(native_id, &record).await?;
-        if !ms.is_empty() {
-            r.insert("members".into(), Value::Array(ms));
-        }
-        Ok(r)
+        Ok((r, record))
     }
 
     /// The native id a SCIM id names; 404 for one that cannot be ours.
@@ -332,25 +339,21 @@ impl MappedTarget {
             Change::Replace(_) => true,
         };
         let with_members = kind == ResourceKind::Group && touches_members && (fast.is_none() || needs_after);
-        // A `put` update sends the whole record back: it must be read whole.
+        // A `put` update sends the whole record back, members included.
         let read_members = with_members || res.update.style == UpdateStyle::Put;
         let record = self
-            .read_whole_record(kind, &native_id, read_members)
+            .read_record_keeping(kind, &native_id, read_members, &self.keys(kind).change)
             .await?
             .ok_or_else(|| Self::not_found(kind, scim_id))?;
-        let old = self.full_resource(kind, &native_id, Cow::Borrowed(&record), with_members).await?;
-        let mut new = match &change {
-            Change::Patch(p) if fast.is_some() => {
-                let _ = p;
-                old.clone()
-            }
+        let (old, record) = self.full_resource(kind, &native_id, record, with_members).await?;
+        let new = match change {
+            Change::Patch(_) if fast.is_some() => old.clone(),
             Change::Patch(p) => {
                 let mut n = old.clone();
                 scim::patch::apply(schema, &mut n, p)?;
                 n
             }
-            Change::Replace(r) => {
-                let mut n = r.clone();
+            Change::Replace(mut n) => {
                 n.insert("id".into(), Value::String(scim_id.to_owned()));
                 n
             }
@@ -358,41 +361,45 @@ impl MappedTarget {
         if kind == ResourceKind::Group && touches_members {
             self.check_members(&new)?;
         }
+        // The scope owns the new resource and the record read before the change, which the steps
+        // read as `scim` and `old`; the engine reads them there too (see `scope_new`).
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.clone()));
-        scope.insert("scim".into(), Value::Object(new.clone()));
-        scope.insert("old".into(), record.clone());
+        scope.insert("scim".into(), Value::Object(new));
+        scope.insert("old".into(), record);
+        let (new, record) = (scope_new(&scope), scope_old(&scope));
         let resolver = self.resolver();
         for a in res.attrs.iter().filter(|a| a.immutable) {
             let Some(src) = &a.scim else { continue };
             let before = scim_value::get(&old, src, a.select.as_ref(), schema)?;
-            let after = scim_value::get(&new, src, a.select.as_ref(), schema)?;
+            let after = scim_value::get(new, src, a.select.as_ref(), schema)?;
             // A change the application would not see (e.g. only the case of a key it lower-cases)
             // leaves the key as it is.
             if !before.is_null()
                 && before != after
                 && convert::native_value(a, &old, schema, &scope, &resolver).await?
-                    != convert::native_value(a, &new, schema, &scope, &resolver).await?
+                    != convert::native_value(a, new, schema, &scope, &resolver).await?
             {
                 return Err(ScimError::mutability(format!("{} cannot be changed on this target", src.text)));
             }
         }
-        let mut writes = self.run_triggers(kind, &scope, Some(&old), &new, true).await?;
-        let new_record = convert::update_record(res, &record, &old, &new, schema, &scope, &resolver).await?;
+        let mut writes = self.run_triggers(kind, &scope, Some(&old), new, true).await?;
+        let new_record = convert::update_record(res, record, &old, new, schema, &scope, &resolver).await?;
         let mut echoed: Option<Value> = None;
-        if new_record != record {
+        if new_record != *record {
             let steps = &res.update.steps;
             let mut per_key = None;
             match res.update.style {
                 UpdateStyle::JsonPatch => {
-                    scope.insert("patch".into(), Value::Array(convert::json_patch(&record, &new_record)));
+                    let patch = convert::json_patch(record, &new_record);
+                    scope.insert("patch".into(), Value::Array(patch));
                 }
                 UpdateStyle::MergePatch => {
-                    let c = convert::merge_changes(&record, &new_record, res.update.clear_with.as_ref());
+                    let c = convert::merge_changes(record, &new_record, res.update.clear_with.as_ref());
                     scope.insert("changes".into(), Value::Object(c));
                 }
                 UpdateStyle::Put => {}
-                UpdateStyle::PerKey => per_key = Some(convert::merge_changes(&record, &new_record, None)),
+                UpdateStyle::PerKey => per_key = Some(convert::merge_changes(record, &new_record, None)),
             }
             scope.insert("record".into(), new_record.clone());
             scope.insert("doc".into(), new_record);
@@ -418,8 +425,9 @@ impl MappedTarget {
                 echoed = out.last;
             }
         }
+        let new = scope_new(&scope);
         writes +=
-            self.run_triggers(kind, &scope, Some(&old), &new, false).await.map_err(|e| after_writes(e, writes))?;
+            self.run_triggers(kind, &scope, Some(&old), new, false).await.map_err(|e| after_writes(e, writes))?;
         if kind == ResourceKind::Group {
             let (added, removed, after) = match fast {
                 Some((added, removed)) => {
@@ -432,7 +440,7 @@ impl MappedTarget {
                     (added, removed, after)
                 }
                 None if touches_members => {
-                    let (o, n) = (self.member_ids(&old), self.member_ids(&new));
+                    let (o, n) = (self.member_ids(&old), self.member_ids(new));
                     let added: Vec<String> = n.difference(&o).cloned().collect();
                     let removed: Vec<String> = o.difference(&n).cloned().collect();
                     (added, removed, Some(n.into_iter().collect()))
@@ -446,15 +454,14 @@ impl MappedTarget {
         // unless nothing was written (IdPs send many PATCHes that change nothing).
         let confirmed = match echoed {
             Some(v) if convert::native_id(res, &v).as_deref() == Some(native_id.as_str()) => v,
-            _ if writes == 0 => record,
+            _ if writes == 0 => scope.remove("old").unwrap_or(Value::Null),
             _ => self
                 .read_record(kind, &native_id, false)
                 .await
                 .map_err(|e| after_writes(e, writes))?
                 .ok_or_else(|| Self::not_found(kind, scim_id))?,
         };
-        new = self.to_scim(kind, Cow::Owned(confirmed)).await?;
-        Ok(Patched::Resource(new))
+        Ok(Patched::Resource(self.to_scim(kind, confirmed).await?.0))
     }
 
     /// Answers a query with a native filter translation, or `None` if no rule applies.
@@ -523,6 +530,21 @@ impl MappedTarget {
         }
         Ok(None)
     }
+}
+
+/// The new SCIM resource a change moved into its scope as `scim`, so that the steps read it
+/// without a copy.
+fn scope_new(scope: &Map<String, Value>) -> &scim::Resource {
+    static NONE: LazyLock<scim::Resource> = LazyLock::new(scim::Resource::new);
+    match scope.get("scim") {
+        Some(Value::Object(o)) => o,
+        _ => &NONE,
+    }
+}
+
+/// The record read before a change, moved into its scope as `old`.
+fn scope_old(scope: &Map<String, Value>) -> &Value {
+    scope.get("old").unwrap_or(&Value::Null)
 }
 
 /// The walk over a resource type's whole collection, as its `list` section describes it.
@@ -701,7 +723,7 @@ impl Target for MappedTarget {
         let record = self.read_record(kind, &native_id, true).await.map_err(partial)?.ok_or_else(|| {
             ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
         })?;
-        self.full_resource(kind, &native_id, Cow::Owned(record), true).await
+        Ok(self.full_resource(kind, &native_id, record, true).await?.0)
     }
 
     async fn get_without_members(
@@ -712,13 +734,13 @@ impl Target for MappedTarget {
     ) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
         let record = self.read_record(kind, &native_id, false).await?.ok_or_else(|| Self::not_found(kind, id))?;
-        self.full_resource(kind, &native_id, Cow::Owned(record), false).await
+        Ok(self.full_resource(kind, &native_id, record, false).await?.0)
     }
 
     async fn get(&self, _ctx: &RequestCtx, kind: ResourceKind, id: &str) -> Result<scim::Resource, ScimError> {
         let native_id = self.native_of(kind, id)?;
         let record = self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
-        self.full_resource(kind, &native_id, Cow::Owned(record), true).await
+        Ok(self.full_resource(kind, &native_id, record, true).await?.0)
     }
 
     async fn list(&self, _ctx: &RequestCtx, kind: ResourceKind, query: &ListQuery) -> Result<ListPage, ScimError> {
@@ -749,7 +771,7 @@ impl Target for MappedTarget {
                 for r in records {
                     let id = convert::native_id(res, &r).unwrap_or_default();
                     let full = if reread { self.read_record(kind, &id, with_members).await? } else { None };
-                    resources.push(self.full_resource(kind, &id, Cow::Owned(full.unwrap_or(r)), with_members).await?);
+                    resources.push(self.full_resource(kind, &id, full.unwrap_or(r), with_members).await?.0);
                 }
                 return Ok(ListPage { total_results: total, resources });
             }
@@ -783,11 +805,8 @@ impl Target for MappedTarget {
         let mut matched = vec![];
         for r in records {
             // The record is kept only when its members are read after the filter.
-            let (scim, kept) = if with_members {
-                (self.to_scim(kind, Cow::Borrowed(&r)).await?, Some(r))
-            } else {
-                (self.to_scim(kind, Cow::Owned(r)).await?, None)
-            };
+            let (scim, r) = self.to_scim(kind, r).await?;
+            let kept = with_members.then_some(r);
             if filter.is_none_or(|f| scim::filter::matches(f, &scim, schema)) {
                 matched.push((kept, scim));
             }
@@ -836,7 +855,7 @@ impl Target for MappedTarget {
         scope.insert("id".into(), Value::String(native_id.clone()));
         if kind == ResourceKind::Group && self.res(kind).members.as_ref().is_some_and(|m| m.clear_on_delete) {
             let record =
-                self.read_whole_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
+                self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
             let current: Vec<String> = self
                 .read_members(&native_id, &record)
                 .await?

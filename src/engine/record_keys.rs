@@ -3,8 +3,10 @@
 //!
 //! Applications answer a read with far more than a mapping uses (OpenMetadata's user carries its
 //! teams, inherited roles, links and audit fields). Building a `serde_json::Value` of every field
-//! was the largest single cost of a proxied read. Only reads that are turned into SCIM and then
-//! dropped are pruned; a record that is changed and sent back (`put` updates) is always read whole.
+//! was the largest single cost of a proxied read. Reads that are turned into SCIM and then
+//! dropped keep what conversion reads; the read before a change also keeps what the update
+//! writes, and is whole when the update sends the record back (`put`, per-key updates) or a
+//! template reads the record whole.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -14,7 +16,8 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::{Map, Value};
 
 use crate::mapping::compile::{Call, FilterResultC, ReadC, Resource};
-use crate::mapping::expr::{Seg, VarPath};
+use crate::mapping::expr::{Expr, Seg, VarPath};
+use crate::mapping::model::UpdateStyle;
 
 /// Which top-level keys of a native answer to keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +56,44 @@ impl RecordKeys {
         for rule in &res.filters {
             if let FilterResultC::Records(p) = &rule.result {
                 keys.path(p.top_key());
+            }
+        }
+        keys.finish()
+    }
+
+    /// The keys the read before a change needs: what [`of_reads`](Self::of_reads) keeps (the
+    /// current resource is shown to triggers and immutability checks, and is the answer when
+    /// nothing changes), every top-level field an attribute updates, and every `old.k`,
+    /// `record.k` or `doc.k` read by what runs in the change's scope (update steps, triggers,
+    /// member writes, attributes' `to_native` and `from`). Updates that send
+    /// the record back (`put`, per-key) keep everything, as does any template reading `old`,
+    /// `record` or `doc` whole.
+    ///
+    /// A JSON Patch or merge patch is a diff of the record before and after the attributes are
+    /// written: fields neither read nor written are equal on both sides, so leaving them out of
+    /// both changes no operation.
+    pub fn of_changes(res: &Resource) -> RecordKeys {
+        if !matches!(res.update.style, UpdateStyle::JsonPatch | UpdateStyle::MergePatch) {
+            return RecordKeys::All;
+        }
+        let RecordKeys::Only(read) = Self::of_reads(res) else { return RecordKeys::All };
+        let mut keys = Keys { keys: read.into_vec().into_iter().collect(), all: false };
+        // What runs in a change's scope: the attributes' conversions to native values, the
+        // update steps, triggers and member writes.
+        for a in &res.attrs {
+            if let Some(p) = a.update.as_ref().filter(|p| !p.segments.is_empty()) {
+                keys.path(Some(p.top_key()));
+            }
+            let transforms = a.to_native.iter().flat_map(|s| s.transform.vars());
+            for v in transforms.chain(a.from.iter().flat_map(Expr::vars)) {
+                keys.native_var(v);
+            }
+        }
+        let members = res.members.iter().flat_map(|m| m.add.steps.iter().chain(&m.remove.steps));
+        let triggers = res.triggers.iter().flat_map(|t| &t.steps);
+        for call in res.update.steps.iter().chain(triggers).chain(members) {
+            for v in call.exprs().into_iter().flat_map(Expr::vars) {
+                keys.native_var(v);
             }
         }
         keys.finish()
@@ -98,6 +139,18 @@ impl Keys {
     /// variables (`vars.…`) are not the record.
     fn record_var(&mut self, v: &VarPath) {
         if v.root() != "record" {
+            return;
+        }
+        match v.0.get(1) {
+            Some(Seg::Key(k)) => self.path(Some(k)),
+            Some(Seg::Index(_)) | None => self.all = true,
+        }
+    }
+
+    /// A variable that names the native record in a change's scope (`old` before, `record` and
+    /// `doc` after): `old.k…` needs `k`, `old` alone needs everything.
+    fn native_var(&mut self, v: &VarPath) {
+        if !matches!(v.root(), "old" | "record" | "doc") {
             return;
         }
         match v.0.get(1) {
@@ -315,5 +368,70 @@ mod tests {
             assert_ne!(src, openmetadata(), "{from}");
             assert_eq!(keys_of(&src, ResourceKind::User), RecordKeys::All, "{to}");
         }
+    }
+
+    fn change_keys_of(src: &str, kind: ResourceKind) -> RecordKeys {
+        let (m, _) = compile_str("om.yaml", src).unwrap_or_else(|e| panic!("{e}"));
+        RecordKeys::of_changes(m.resource(kind))
+    }
+
+    #[test]
+    fn a_change_keeps_what_is_read_and_written_of_the_shipped_openmetadata_records() {
+        // Every field the user mapping writes is also read back, so a change needs nothing more.
+        assert_eq!(change_keys_of(openmetadata(), ResourceKind::User), keys_of(openmetadata(), ResourceKind::User));
+        let RecordKeys::Only(teams) = change_keys_of(openmetadata(), ResourceKind::Group) else { panic!() };
+        for key in ["id", "displayName", "externalId", "users"] {
+            assert!(teams.iter().any(|k| k == key), "{key} in {teams:?}");
+        }
+        for key in ["href", "owns", "children", "parents"] {
+            assert!(!teams.iter().any(|k| k == key), "{key} in {teams:?}");
+        }
+    }
+
+    #[test]
+    fn a_change_keeps_fields_only_written_or_named_by_change_templates() {
+        let src = openmetadata()
+            .replacen(
+                "    - scim: externalId\n      native: externalId\n",
+                "    - scim: externalId\n      update: profile.ext\n      read: $.externalId\n",
+                1,
+            )
+            .replace(
+                "        headers: { Content-Type: application/json-patch+json }\n        body: \"{patch}\"\n  delete:\n    - name: delete user",
+                "        headers: { Content-Type: application/json-patch+json, If-Match: \"{old.etag}\" }\n        body: \"{patch}\"\n  delete:\n    - name: delete user",
+            )
+            .replace(
+                "          url: /v1/users/restore\n          body: { id: \"{id}\" }",
+                "          url: /v1/users/restore\n          body: { id: \"{id}\", v: \"{record.version}\" }",
+            );
+        assert_eq!(src.matches("profile.ext").count() + src.matches("old.etag").count(), 2, "{src}");
+        assert!(src.contains("record.version"));
+        let RecordKeys::Only(keys) = change_keys_of(&src, ResourceKind::User) else { panic!() };
+        for key in ["profile", "etag", "version", "externalId"] {
+            assert!(keys.iter().any(|k| k == key), "{key} in {keys:?}");
+        }
+        // Reads are unchanged: none of these is turned into SCIM.
+        let RecordKeys::Only(read) = keys_of(&src, ResourceKind::User) else { panic!() };
+        assert!(!read.iter().any(|k| ["profile", "etag", "version"].contains(&k.as_str())), "{read:?}");
+    }
+
+    #[test]
+    fn a_change_that_sends_the_record_back_or_reads_it_whole_keeps_everything() {
+        let patch_step = "        headers: { Content-Type: application/json-patch+json }\n        body: \"{patch}\"\n  delete:\n    - name: delete user";
+        assert!(openmetadata().contains(patch_step));
+        for (to, why) in [
+            (patch_step.replace("{patch}", "{doc}"), "the new record whole"),
+            (patch_step.replace("{patch}", "{old | json}"), "the old record whole"),
+            (patch_step.replace("{patch}", "{record.0}"), "an index of the record"),
+        ] {
+            let src = openmetadata().replace(patch_step, &to);
+            assert_eq!(change_keys_of(&src, ResourceKind::User), RecordKeys::All, "{why}");
+        }
+        // Even when no template names the record: the update sends it back.
+        let put = openmetadata()
+            .replacen("  update:\n    style: json_patch\n", "  update:\n    style: put\n", 1)
+            .replace(patch_step, &patch_step.replace("{patch}", "{id}"));
+        assert_ne!(put, openmetadata());
+        assert_eq!(change_keys_of(&put, ResourceKind::User), RecordKeys::All, "put");
     }
 }

@@ -157,6 +157,29 @@ pub struct Call {
     pub record: Option<JsonPath>,
 }
 
+impl Call {
+    /// Every expression the call evaluates: in its URL, query, headers, body, `when` and
+    /// `for_each`.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        fn body<'a>(b: &'a Body, out: &mut Vec<&'a Expr>) {
+            match b {
+                Body::Const(_) => {}
+                Body::Template(t) => out.extend(t.exprs()),
+                Body::Array(a) => a.iter().for_each(|x| body(x, out)),
+                Body::Object(o) => o.iter().for_each(|(_, x)| body(x, out)),
+            }
+        }
+        let mut out: Vec<&Expr> = self.url.exprs().collect();
+        out.extend(self.query.iter().flat_map(|(_, t)| t.exprs()));
+        out.extend(self.headers.iter().flat_map(|(_, t)| t.exprs()));
+        if let Some(b) = &self.body {
+            body(b, &mut out);
+        }
+        out.extend(self.when.iter().chain(&self.for_each));
+        out
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Capture {
     pub name: String,
@@ -1205,21 +1228,7 @@ fn with_help(message: &str) -> (String, Option<String>) {
 
 /// Whether any template or expression of a call reads variable `root`.
 fn call_uses(c: &Call, root: &str) -> bool {
-    fn body_uses(b: &Body, root: &str) -> bool {
-        match b {
-            Body::Const(_) => false,
-            Body::Template(t) => t.exprs().any(|e| e.vars().iter().any(|v| v.root() == root)),
-            Body::Array(a) => a.iter().any(|x| body_uses(x, root)),
-            Body::Object(o) => o.iter().any(|(_, x)| body_uses(x, root)),
-        }
-    }
-    let tpl = |t: &Template| t.exprs().any(|e| e.vars().iter().any(|v| v.root() == root));
-    tpl(&c.url)
-        || c.query.iter().any(|(_, t)| tpl(t))
-        || c.headers.iter().any(|(_, t)| tpl(t))
-        || c.body.as_ref().is_some_and(|b| body_uses(b, root))
-        || c.when.as_ref().is_some_and(|e| e.vars().iter().any(|v| v.root() == root))
-        || c.for_each.as_ref().is_some_and(|e| e.vars().iter().any(|v| v.root() == root))
+    c.exprs().iter().any(|e| e.vars().iter().any(|v| v.root() == root))
 }
 
 /// The schema advertised for a compiled resource: only mapped attributes, with mutability and
