@@ -79,9 +79,8 @@ async fn to_scim_in(
             ReadC::JsonPath(p) if p.is_multi() => p.all(record),
             ReadC::JsonPath(p) => p.first(record),
         };
-        let v = apply_transforms(&a.to_scim, raw, src.multi, scope, lookups)
-            .await
-            .map_err(|e| eval_error(&src.text, e))?;
+        let v =
+            apply_transforms(&a.to_scim, raw, src.multi, scope, lookups).await.map_err(|e| eval_error(&src.text, e))?;
         let v = match v {
             Value::Array(a) if a.is_empty() => Value::Null,
             Value::String(s) if s.is_empty() => Value::Null,

@@ -426,8 +426,7 @@ impl MappedTarget {
             }
         }
         let new = scope_new(&scope);
-        writes +=
-            self.run_triggers(kind, &scope, Some(&old), new, false).await.map_err(|e| after_writes(e, writes))?;
+        writes += self.run_triggers(kind, &scope, Some(&old), new, false).await.map_err(|e| after_writes(e, writes))?;
         if kind == ResourceKind::Group {
             let (added, removed, after) = match fast {
                 Some((added, removed)) => {
@@ -854,8 +853,7 @@ impl Target for MappedTarget {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.clone()));
         if kind == ResourceKind::Group && self.res(kind).members.as_ref().is_some_and(|m| m.clear_on_delete) {
-            let record =
-                self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
+            let record = self.read_record(kind, &native_id, true).await?.ok_or_else(|| Self::not_found(kind, id))?;
             let current: Vec<String> = self
                 .read_members(&native_id, &record)
                 .await?
