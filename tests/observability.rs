@@ -1,6 +1,8 @@
 //! Metrics, logs and the audit stream of a real `scimgate demo` process after a short provisioning
 //! sequence through the emulated OpenMetadata.
 
+#[path = "support/stub_backend.rs"]
+mod stub_backend;
 mod support;
 
 use std::time::Duration;
@@ -149,9 +151,59 @@ async fn provisioning_moves_metrics_and_leaves_clean_logs_and_audit_events() {
         create["native_calls"].as_array().unwrap().iter().any(|c| c["method"] == "POST" && c["status"] == 201),
         "{create}"
     );
+    assert!(
+        create["native_calls"].as_array().unwrap().iter().all(|c| c["duration_ms"].as_f64().is_some_and(|d| d > 0.0)),
+        "each native call is timed: {create}"
+    );
     assert_eq!(audit[3]["request_id"], delete_rid.as_str());
     for e in &audit {
         let text = e.to_string();
         assert!(!text.contains("navy.example") && !text.contains(&gw.token), "{text}");
     }
+}
+
+/// `Server-Timing: gateway;dur=…, app;dur=…` (milliseconds) on an answer.
+fn server_timing(answer: &stub_backend::Answer) -> Option<(f64, f64)> {
+    let v = answer.header("server-timing")?;
+    let dur = |name: &str| {
+        v.split(", ")
+            .find_map(|m| m.strip_prefix(name)?.strip_prefix(";dur="))
+            .and_then(|d| d.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in {v}"))
+    };
+    Some((dur("gateway"), dur("app")))
+}
+
+/// With `http.server_timing`, an answer says how much of its time was the application's; the
+/// audit event times each native call, and the metrics keep the gateway's own share apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_waiting_on_the_application_is_told_apart_from_the_gateway_s_own() {
+    use stub_backend::{Reply, Stub};
+    let stub = Stub::start().await;
+    let slow = Duration::from_millis(120);
+    stub.on("GET", "/api/users/u1", Reply::json(200, json!({"id": "u1", "login": "ann"})).after(slow));
+    let mapping = stub_backend::mapping("", stub_backend::PLAIN_USERS, stub_backend::PLAIN_GROUPS);
+    let timed = stub_backend::Gateway::start_with(&mapping, &stub, "http: { server_timing: true }").await;
+    let answer = timed.get("/Users/u1").await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let (gateway_ms, app_ms) = server_timing(&answer).expect("a Server-Timing header");
+    assert!(app_ms >= 120.0, "the application took at least {slow:?}: app {app_ms} ms");
+    assert!(gateway_ms >= 0.0 && gateway_ms < app_ms, "gateway {gateway_ms} ms, app {app_ms} ms");
+    // Off by default.
+    let plain = stub_backend::Gateway::start(&mapping, &stub).await;
+    let answer = plain.get("/Users/u1").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(server_timing(&answer), None);
+
+    let root = timed.scim.strip_suffix("/app/scim/v2").expect("the SCIM base URL ends with the route");
+    let text = Client::new().get(format!("{root}/metrics")).send().await.unwrap().text().await.unwrap();
+    let labels = r#"route="app",resource="User",operation="get""#;
+    assert!(metric(&text, &format!("scimgate_scim_request_gateway_duration_seconds_count{{{labels}}}")) >= 2.0);
+    // Every request spent at least 120 ms waiting, none of it the gateway's own.
+    assert_eq!(metric(&text, &format!(r#"scimgate_scim_request_duration_seconds_bucket{{le="0.1",{labels}}}"#)), 0.0);
+    assert_eq!(
+        metric(&text, &format!("scimgate_scim_request_gateway_duration_seconds_count{{{labels}}}")),
+        metric(&text, &format!(r#"scimgate_scim_request_gateway_duration_seconds_bucket{{le="0.1",{labels}}}"#)),
+        "{text}"
+    );
 }

@@ -284,13 +284,15 @@ impl Backend {
             Ok(r) => (Some(r.status), None, BackendStatus::Code(r.status)),
             Err(e) => (None, Some(e.kind()), BackendStatus::Failure(e.kind())),
         };
-        crate::observe::metrics().record_backend(&i.name, &req.method, label, started.elapsed().as_secs_f64());
+        let duration = started.elapsed();
+        crate::observe::metrics().record_backend(&i.name, &req.method, label, duration.as_secs_f64());
         crate::observe::calls::record(NativeCall {
             backend: Arc::clone(&i.name),
             step: Arc::clone(&req.step),
             method: req.method.clone(),
             status,
             error,
+            duration,
         });
         match &outcome {
             Ok(r) => tracing::info!(

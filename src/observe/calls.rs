@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -25,6 +26,18 @@ pub struct NativeCall {
     /// Why no answer came back (timeout, unreachable, circuit open…).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'static str>,
+    /// From sending the request to the end of the answer.
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1e6).round() / 1e3)
+}
+
+/// The time spent waiting on applications: the calls of one request run one after another.
+pub fn waited(calls: &[NativeCall]) -> Duration {
+    calls.iter().map(|c| c.duration).sum()
 }
 
 fn text<S: serde::Serializer>(v: &impl AsRef<str>, s: S) -> Result<S::Ok, S::Error> {
@@ -57,7 +70,14 @@ mod tests {
     use super::*;
 
     fn call(step: &str) -> NativeCall {
-        NativeCall { backend: "b".into(), step: step.into(), method: http::Method::GET, status: Some(200), error: None }
+        NativeCall {
+            backend: "b".into(),
+            step: step.into(),
+            method: http::Method::GET,
+            status: Some(200),
+            error: None,
+            duration: Duration::from_micros(1500),
+        }
     }
 
     #[tokio::test]
@@ -71,5 +91,15 @@ mod tests {
         .await;
         let steps: Vec<&str> = calls.iter().map(|c| &*c.step).collect();
         assert_eq!(steps, ["one", "two", "three"]);
+        assert_eq!(waited(&calls), Duration::from_micros(4500));
+    }
+
+    #[test]
+    fn the_audit_shows_durations_in_milliseconds() {
+        let mut c = call("read user");
+        c.duration = Duration::from_nanos(2_345_678);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["duration_ms"], 2.346);
+        assert!(v.get("duration").is_none(), "{v}");
     }
 }

@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 
 use crate::auth::RouteAuth;
+use crate::observe::metrics::Timing;
 use crate::scim::ScimError;
 use crate::service::{ScimRequest, ScimResponse, ScimService};
 use crate::settings::HttpSettings;
@@ -245,6 +246,7 @@ async fn handle_scim(
     req: Request,
     rid: &str,
 ) -> Response {
+    let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let Some((route_name, rest)) = split_scim_path(parts.uri.path()) else {
         return error_response(&ScimError::not_found(format!("nothing at {}", parts.uri.path())), rid);
@@ -304,7 +306,6 @@ async fn handle_scim(
         },
         read_only: principal.read_only,
     };
-    let started = std::time::Instant::now();
     let metrics = crate::observe::metrics();
     metrics.in_flight.inc();
     // Every line logged while the request is served (native calls included) carries its id.
@@ -312,12 +313,12 @@ async fn handle_scim(
     let (response, calls) =
         tracing::Instrument::instrument(crate::observe::calls::collect(route.service.handle(request)), span).await;
     metrics.in_flight.dec();
-    metrics.record_scim(&route.name, kind.resource, kind.operation, response.status, started.elapsed().as_secs_f64());
+    let status = response.status;
     tracing::info!(
         route = %route.name,
         method = %parts.method,
         path = %kind.template,
-        status = response.status,
+        status,
         client = %principal.name,
         native_calls = calls.len(),
         request_id = rid,
@@ -333,12 +334,27 @@ async fn handle_scim(
             resource: kind.resource,
             operation: kind.operation,
             resource_id: kind.id.as_deref().or(created_id),
-            status: response.status,
-            outcome: if response.status < 300 { "applied" } else { "failed" },
+            status,
+            outcome: if status < 300 { "applied" } else { "failed" },
             native_calls: &calls,
         });
     }
-    scim_response(response, rid)
+    let mut resp = scim_response(response, rid);
+    let timing = Timing { total: started.elapsed(), waited: crate::observe::calls::waited(&calls) };
+    metrics.record_scim(&route.name, kind.resource, kind.operation, status, timing);
+    if gw.http.server_timing
+        && let Ok(v) = HeaderValue::from_str(&server_timing(timing))
+    {
+        resp.headers_mut().insert("server-timing", v);
+    }
+    resp
+}
+
+/// The `Server-Timing` value (W3C Server Timing): the gateway's own time and the time spent
+/// waiting on the application, in milliseconds.
+fn server_timing(t: Timing) -> String {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    format!("gateway;dur={:.3}, app;dur={:.3}", ms(t.own()), ms(t.waited))
 }
 
 /// Whether a request changes state: anything but reads and searches (POST `.search`).

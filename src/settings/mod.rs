@@ -89,6 +89,10 @@ pub struct HttpSettings {
     /// and affinity). Fewer than the CPUs keep tail latency low when the gateway shares them with
     /// the application, as a sidecar does. Read at start-up only.
     pub worker_threads: Option<usize>,
+    /// Adds a `Server-Timing` header to SCIM answers: `gateway` (the gateway's own time) and
+    /// `app` (time waiting on the application), in milliseconds. Off by default: it tells
+    /// clients how long the application took.
+    pub server_timing: bool,
 }
 
 impl Default for HttpSettings {
@@ -103,6 +107,7 @@ impl Default for HttpSettings {
             rate_limit: None,
             public_base_url: None,
             worker_threads: None,
+            server_timing: false,
         }
     }
 }

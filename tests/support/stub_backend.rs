@@ -76,6 +76,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// How long the application takes to answer.
+    pub delay: std::time::Duration,
 }
 
 impl Reply {
@@ -85,12 +87,19 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: Bytes::from(body.to_string()),
+            delay: std::time::Duration::ZERO,
         }
     }
 
     /// An answer without a body.
     pub fn empty(status: u16) -> Reply {
-        Reply { status, headers: vec![], body: Bytes::new() }
+        Reply { status, headers: vec![], body: Bytes::new(), delay: std::time::Duration::ZERO }
+    }
+
+    /// The same answer, sent `delay` after the request arrived.
+    pub fn after(mut self, delay: std::time::Duration) -> Reply {
+        self.delay = delay;
+        self
     }
 
     /// The same answer with one more header.
@@ -242,6 +251,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         s.log.push(Recorded { method, path, query, headers, body, raw_body });
         reply
     };
+    tokio::time::sleep(reply.delay).await;
     let mut resp = Response::builder().status(reply.status);
     for (n, v) in &reply.headers {
         resp = resp.header(n, v);
@@ -295,11 +305,23 @@ impl Gateway {
 
     /// Like [`Gateway::start`], handing back a start-up failure.
     pub async fn try_start(mapping: &str, stub: &Stub) -> Result<Gateway, scimgate::app::StartError> {
+        Self::try_start_with(mapping, stub, "").await
+    }
+
+    /// Like [`Gateway::start`], with `settings` (top-level YAML keys, such as `http:`) added to
+    /// the gateway's settings.
+    pub async fn start_with(mapping: &str, stub: &Stub, settings: &str) -> Gateway {
+        Self::try_start_with(mapping, stub, settings)
+            .await
+            .unwrap_or_else(|e| panic!("the gateway does not start: {e}"))
+    }
+
+    async fn try_start_with(mapping: &str, stub: &Stub, extra: &str) -> Result<Gateway, scimgate::app::StartError> {
         let dir = tempfile::tempdir().expect("tempdir");
         let mapping_path = dir.path().join("mapping.yaml");
         std::fs::write(&mapping_path, mapping).expect("write the mapping");
         let settings = format!(
-            "listen: 127.0.0.1:0\nroutes:\n  app:\n    target:\n      kind: mapping\n      file: {}\n      backend: {{ base_url: \"{}\" }}\n    auth:\n      tokens: [{{ name: idp, value: {SCIM_TOKEN} }}]\n",
+            "listen: 127.0.0.1:0\n{extra}\nroutes:\n  app:\n    target:\n      kind: mapping\n      file: {}\n      backend: {{ base_url: \"{}\" }}\n    auth:\n      tokens: [{{ name: idp, value: {SCIM_TOKEN} }}]\n",
             mapping_path.display(),
             stub.base_url()
         );

@@ -38,6 +38,9 @@ pub struct Sample {
     pub errors: u64,
     pub p50_us: u64,
     pub p99_us: u64,
+    /// The 99th percentile of the gateway's own time per iteration, from its `Server-Timing`
+    /// answers (absent when the answers carry none).
+    pub own_p99_us: Option<u64>,
     pub elapsed: Duration,
     /// CPU time the measured process spent during the run, when it was sampled.
     pub cpu: Option<Duration>,
@@ -90,28 +93,39 @@ pub async fn drive(addr: SocketAddr, make: &MakeRequest, concurrency: usize, dur
         let make = Arc::clone(make);
         workers.push(tokio::spawn(async move { worker(addr, &make, deadline).await }));
     }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
+    let (mut latencies, mut own, mut errors) = (Vec::new(), Vec::new(), 0);
     for w in workers {
-        if let Ok((lat, e)) = w.await {
-            latencies.extend(lat);
-            errors += e;
+        if let Ok(r) = w.await {
+            latencies.extend(r.latencies);
+            own.extend(r.own);
+            errors += r.errors;
         }
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
+    own.sort_unstable();
     Sample {
         requests: latencies.len() as u64,
         errors,
         p50_us: percentile(&latencies, 0.50),
         p99_us: percentile(&latencies, 0.99),
+        own_p99_us: (!own.is_empty()).then(|| percentile(&own, 0.99)),
         elapsed,
         cpu: None,
     }
 }
 
-/// One connection's loop: latencies in microseconds, and the error count.
-async fn worker(addr: SocketAddr, make: &MakeRequest, deadline: Instant) -> (Vec<u64>, u64) {
-    let (mut latencies, mut errors) = (Vec::with_capacity(4096), 0);
+/// What one connection measured: latencies in microseconds, the gateway's own time of the
+/// iterations whose answers told it, and the error count.
+struct Measured {
+    latencies: Vec<u64>,
+    own: Vec<u64>,
+    errors: u64,
+}
+
+/// One connection's loop.
+async fn worker(addr: SocketAddr, make: &MakeRequest, deadline: Instant) -> Measured {
+    let (mut latencies, mut own, mut errors) = (Vec::with_capacity(4096), Vec::new(), 0);
     let mut conn: Option<Connection> = None;
     while Instant::now() < deadline {
         let t = Instant::now();
@@ -127,8 +141,10 @@ async fn worker(addr: SocketAddr, make: &MakeRequest, deadline: Instant) -> (Vec
             },
         };
         match iteration(c, make, next_sequence()).await {
-            Ok(true) => {}
-            Ok(false) => errors += 1,
+            Ok(Iteration { ok, own: gateway }) => {
+                errors += u64::from(!ok);
+                own.extend(gateway.map(|d| d.as_micros() as u64));
+            }
             Err(_) => {
                 errors += 1;
                 conn = None;
@@ -136,22 +152,40 @@ async fn worker(addr: SocketAddr, make: &MakeRequest, deadline: Instant) -> (Vec
         }
         latencies.push(t.elapsed().as_micros() as u64);
     }
-    (latencies, errors)
+    Measured { latencies, own, errors }
 }
 
-/// Sends the steps of iteration `i`; `Ok(false)` when an answer was not a success.
-pub async fn iteration(conn: &mut Connection, make: &MakeRequest, i: u64) -> Result<bool, hyper::Error> {
+/// How one iteration went.
+pub struct Iteration {
+    /// Every answer was a success.
+    pub ok: bool,
+    /// The gateway's own time summed over the answers, when they carry `Server-Timing`.
+    pub own: Option<Duration>,
+}
+
+/// Sends the steps of iteration `i`.
+pub async fn iteration(conn: &mut Connection, make: &MakeRequest, i: u64) -> Result<Iteration, hyper::Error> {
     let mut previous = Bytes::new();
     let mut step = 0;
+    let mut own: Option<Duration> = None;
     while let Some(req) = make(i, step, &previous) {
         let resp = conn.send(req).await?;
+        if let Some(d) = resp.headers().get("server-timing").and_then(|v| gateway_time(v.to_str().ok()?)) {
+            own = Some(own.unwrap_or_default() + d);
+        }
         if !resp.status().is_success() {
-            return Ok(false);
+            return Ok(Iteration { ok: false, own });
         }
         previous = resp.into_body();
         step += 1;
     }
-    Ok(true)
+    Ok(Iteration { ok: true, own })
+}
+
+/// The `gateway` metric of a `Server-Timing` value (`gateway;dur=0.123, app;dur=1.5`, in ms).
+fn gateway_time(value: &str) -> Option<Duration> {
+    let ms: f64 = value.split(',').find_map(|m| m.trim().strip_prefix("gateway;dur="))?.parse().ok()?;
+    (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1e3))
 }
 
 /// The `p` quantile of sorted values (nearest rank), 0 when there are none.
@@ -180,6 +214,15 @@ mod tests {
         assert_eq!(percentile(&v, 0.99), 99);
         assert_eq!(percentile(&[7], 0.99), 7);
         assert_eq!(percentile(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn reads_the_gateway_time_of_server_timing() {
+        assert_eq!(gateway_time("gateway;dur=0.250, app;dur=1.500"), Some(Duration::from_micros(250)));
+        assert_eq!(gateway_time("app;dur=1.5,gateway;dur=2"), Some(Duration::from_millis(2)));
+        assert_eq!(gateway_time("app;dur=1.5"), None);
+        assert_eq!(gateway_time("gateway;dur=-1"), None);
+        assert_eq!(gateway_time("gateway;dur=x"), None);
     }
 
     #[test]

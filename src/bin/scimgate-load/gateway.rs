@@ -39,7 +39,9 @@ impl Gateway {
     /// the gateway on a free local port.
     pub async fn start(dir: &Path, name: &str, routes: &str, launch: &Launch) -> Result<Gateway, String> {
         let addr = free_port()?;
-        let http = launch.threads.map(|n| format!("http: {{ worker_threads: {n} }}\n")).unwrap_or_default();
+        // Server-Timing tells the gateway's own time per answer apart from the application's.
+        let threads = launch.threads.map(|n| format!(", worker_threads: {n}")).unwrap_or_default();
+        let http = format!("http: {{ server_timing: true{threads} }}\n");
         let settings = format!("listen: {addr}\naudit: {{ to: off }}\n{http}routes:\n{routes}");
         let file = dir.join(format!("{name}.yaml"));
         std::fs::write(&file, settings).map_err(|e| format!("{}: {e}", file.display()))?;

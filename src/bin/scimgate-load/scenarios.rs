@@ -9,7 +9,7 @@ use scimgate::emulator::{OpenMetadataConfig, OpenMetadataEmulator};
 use serde_json::json;
 
 use crate::credentials::Credentials;
-use crate::drive::{Connection, drive, iteration, median, next_sequence};
+use crate::drive::{Connection, Iteration, drive, iteration, median, next_sequence};
 use crate::gateway::{Gateway, Launch, route};
 use crate::options::Options;
 use crate::procfs::rss_kib;
@@ -421,7 +421,7 @@ pub async fn connections(run: &Run) -> Result<(), String> {
     let mut errors = 0;
     for _ in 0..o.connections {
         let mut c = Connection::open(endpoint.addr).await.map_err(|e| format!("opening a connection: {e}"))?;
-        if !matches!(iteration(&mut c, &make, next_sequence()).await, Ok(true)) {
+        if !matches!(iteration(&mut c, &make, next_sequence()).await, Ok(Iteration { ok: true, .. })) {
             errors += 1;
         }
         conns.push(c);
@@ -433,7 +433,7 @@ pub async fn connections(run: &Run) -> Result<(), String> {
     for mut c in conns {
         let make = Arc::clone(&make);
         tasks.push(tokio::spawn(async move {
-            let ok = matches!(iteration(&mut c, &make, next_sequence()).await, Ok(true));
+            let ok = matches!(iteration(&mut c, &make, next_sequence()).await, Ok(Iteration { ok: true, .. }));
             (c, ok)
         }));
     }
