@@ -32,6 +32,10 @@ pub struct Launch {
     pub binary: Option<PathBuf>,
     /// `http.worker_threads`; the gateway's default when `None`.
     pub threads: Option<usize>,
+    /// `http.server_timing`: on for the gateway being measured, so that its answers tell its own
+    /// time apart from the application's; off for an application, whose header a pass-through
+    /// proxy would forward as its own.
+    pub server_timing: bool,
 }
 
 impl Gateway {
@@ -39,9 +43,8 @@ impl Gateway {
     /// the gateway on a free local port.
     pub async fn start(dir: &Path, name: &str, routes: &str, launch: &Launch) -> Result<Gateway, String> {
         let addr = free_port()?;
-        // Server-Timing tells the gateway's own time per answer apart from the application's.
         let threads = launch.threads.map(|n| format!(", worker_threads: {n}")).unwrap_or_default();
-        let http = format!("http: {{ server_timing: true{threads} }}\n");
+        let http = format!("http: {{ server_timing: {}{threads} }}\n", launch.server_timing);
         let settings = format!("listen: {addr}\naudit: {{ to: off }}\n{http}routes:\n{routes}");
         let file = dir.join(format!("{name}.yaml"));
         std::fs::write(&file, settings).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -79,7 +79,13 @@ async fn sections(o: Options, dir: std::path::PathBuf) -> Result<(), String> {
         _ => Credentials::static_token(),
     };
     let ready_timeout = if o.wrap.is_empty() { Duration::from_secs(30) } else { Duration::from_secs(300) };
-    let launch = Launch { wrap: o.wrap.clone(), ready_timeout, binary: o.gateway.clone(), threads: o.gateway_threads };
+    let launch = Launch {
+        wrap: o.wrap.clone(),
+        ready_timeout,
+        binary: o.gateway.clone(),
+        threads: o.gateway_threads,
+        server_timing: true,
+    };
     let run = Run { o, dir, creds, launch };
     if let (Some(url), Some(token)) = (&run.o.scim_url, &run.o.token) {
         return scenarios::scim_url(&run, url, token).await;

@@ -125,11 +125,12 @@ pub(crate) fn openmetadata_direct(om: &OpenMetadataEmulator, users: Arc<Vec<Seed
     })
 }
 
-/// A second scimgate on the memory target (never wrapped, default threads: only what is in front
-/// of it is measured), with `--users` users seeded, and the side that calls it directly.
+/// A second scimgate on the memory target (never wrapped, default threads, no Server-Timing: only
+/// what is in front of it is measured), with `--users` users seeded, and the side that calls it
+/// directly.
 pub(crate) async fn memory_backend(run: &Run) -> Result<(Gateway, Side<'static>), String> {
     let auth = format!("{{ tokens: [{{ name: front, value: {BACKEND_TOKEN} }}] }}");
-    let no_wrap = Launch { wrap: Vec::new(), threads: None, ..run.launch.clone() };
+    let no_wrap = Launch { wrap: Vec::new(), threads: None, server_timing: false, ..run.launch.clone() };
     let backend = Gateway::start(&run.dir, "backend", &route("app", "{ kind: memory }", &auth), &no_wrap).await?;
     let endpoint = Arc::new(Endpoint::from_url(&backend_scim_url(&backend), &format!("Bearer {BACKEND_TOKEN}"))?);
     let (users, _) = seed::users(&endpoint, run.o.users, run.concurrency_for_seeding(), &next_tag()).await?;
