@@ -26,6 +26,19 @@ list: {{ call: {{ method: GET, url: /users }}, records: "$.items[*]", paging: {{
     )
 }
 
+/// A `json_patch` update whose one step sends `{patch}`, with `headers` after its Content-Type.
+fn json_patch_update(headers: &str) -> String {
+    format!(
+        r#"  style: json_patch
+  steps:
+    - name: patch user
+      method: PATCH
+      url: "/users/{{id}}"
+      headers: {{ Content-Type: application/json-patch+json{headers} }}
+      body: "{{patch}}""#
+    )
+}
+
 fn lines(seen: &[Recorded]) -> Vec<String> {
     seen.iter().map(Recorded::line).collect()
 }
@@ -39,13 +52,7 @@ async fn json_patch_style_sends_rfc6902_operations_from_the_current_record() {
   - { scim: title, native: profile.title }
   - { scim: nickName, native: profile.nick }
   - { scim: externalId, native: "ids[]", to_native: ['split(",")'], to_scim: ['join(",")'] }"#,
-        r#"  style: json_patch
-  steps:
-    - name: patch user
-      method: PATCH
-      url: "/users/{id}"
-      headers: { Content-Type: application/json-patch+json }
-      body: "{patch}""#,
+        &json_patch_update(""),
         "",
     );
     let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
@@ -100,13 +107,7 @@ async fn json_patch_style_sees_the_fields_its_templates_name() {
         r#"  - { scim: userName, native: name, immutable: true }
   - { scim: displayName, native: displayName }
   - { scim: title, update: profile.title, read: false }"#,
-        r#"  style: json_patch
-  steps:
-    - name: patch user
-      method: PATCH
-      url: "/users/{id}"
-      headers: { Content-Type: application/json-patch+json, If-Match: "{old.etag}" }
-      body: "{patch}""#,
+        &json_patch_update(r#", If-Match: "{old.etag}""#),
         "",
     );
     let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
