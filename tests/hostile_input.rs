@@ -327,6 +327,9 @@ async fn hostile_bodies() {
     );
     let resp = raw(rig.gateway.local_addr, head.as_bytes(), Duration::from_secs(2)).await;
     assert_eq!(status_of(&resp), Some(413), "{resp}");
+    // The unread rest of the body ends the connection, and the answer says so, so that no client
+    // sends its next request on it.
+    assert!(resp.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{resp}");
     let chunks = futures_util::stream::iter(
         (0..10).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 1024 * 1024]))),
     );

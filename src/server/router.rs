@@ -290,7 +290,15 @@ async fn handle_scim(
     }
     let body = match read_body(&parts.headers, body, gw.http.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => return error_response(&e, rid),
+        Err(e) => {
+            let mut resp = error_response(&e, rid);
+            if e.status == 413 {
+                // The rest of the body is left unread, so the connection cannot carry another
+                // request: say so, or the client may send its next one on a closing connection.
+                resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return resp;
+        }
     };
     let request = ScimRequest {
         method: parts.method.clone(),
