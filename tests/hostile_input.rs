@@ -330,6 +330,16 @@ async fn hostile_bodies() {
     // The unread rest of the body ends the connection, and the answer says so, so that no client
     // sends its next request on it.
     assert!(resp.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{resp}");
+    // So does any answer given before the body is read: a wrong token on a write with a body.
+    let forged = head.replace(TOKEN, "not-the-token");
+    let resp = raw(rig.gateway.local_addr, forged.as_bytes(), Duration::from_secs(2)).await;
+    assert_eq!(status_of(&resp), Some(401), "{resp}");
+    assert!(resp.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{resp}");
+    // Without a body the connection stays open.
+    let bodiless = "GET /openmetadata/scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-token\r\n\r\n";
+    let (resp, closed) = raw_closing(rig.gateway.local_addr, bodiless.as_bytes(), Duration::from_millis(500)).await;
+    assert_eq!(status_of(&resp), Some(401), "{resp}");
+    assert!(!resp.to_ascii_lowercase().contains("connection: close") && !closed, "{resp}");
     let chunks = futures_util::stream::iter(
         (0..10).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 1024 * 1024]))),
     );

@@ -246,13 +246,43 @@ async fn handle_scim(
     req: Request,
     rid: &str,
 ) -> Response {
+    let declares_body = declares_body(req.headers());
+    match serve_scim(gw, limiter, req, rid).await {
+        Ok(resp) => resp,
+        // Answered before the body was read: hyper then closes the connection rather than read the
+        // rest, and the answer must say so, or the client may send its next request onto it.
+        Err(mut resp) => {
+            if declares_body {
+                resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            resp
+        }
+    }
+}
+
+/// Whether a request carries a body (a length above zero, or chunked).
+fn declares_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0))
+}
+
+/// Serves one SCIM request; `Err` is an answer given before the body was read to its end.
+async fn serve_scim(
+    gw: Arc<Gateway>,
+    limiter: &crate::server::rate_limit::RateLimiter,
+    req: Request,
+    rid: &str,
+) -> Result<Response, Response> {
     let started = std::time::Instant::now();
     let (parts, body) = req.into_parts();
     let Some((route_name, rest)) = split_scim_path(parts.uri.path()) else {
-        return error_response(&ScimError::not_found(format!("nothing at {}", parts.uri.path())), rid);
+        return Err(error_response(&ScimError::not_found(format!("nothing at {}", parts.uri.path())), rid));
     };
     let Some(route) = gw.routes.get(route_name).cloned() else {
-        return error_response(&ScimError::not_found(format!("no route named {route_name}")), rid);
+        return Err(error_response(&ScimError::not_found(format!("no route named {route_name}")), rid));
     };
     let authorization = parts.headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let kind = crate::observe::request::classify(&parts.method, rest);
@@ -276,29 +306,21 @@ async fn handle_scim(
             if let Ok(v) = HeaderValue::from_str(&rejection.challenge(&route.realm)) {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
-            return resp;
+            return Err(resp);
         }
     };
     if let Some(limit) = gw.http.rate_limit
         && let Err(wait) = limiter.check(&principal.name, limit, std::time::Instant::now())
     {
         tracing::info!(route = %route.name, client = %principal.name, request_id = rid, "client over its rate limit");
-        return error_response(
+        return Err(error_response(
             &ScimError::too_many_requests("this client is over its request rate limit", Some(wait)),
             rid,
-        );
+        ));
     }
     let body = match read_body(&parts.headers, body, gw.http.max_body_bytes).await {
         Ok(b) => b,
-        Err(e) => {
-            let mut resp = error_response(&e, rid);
-            if e.status == 413 {
-                // The rest of the body is left unread, so the connection cannot carry another
-                // request: say so, or the client may send its next one on a closing connection.
-                resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-            }
-            return resp;
-        }
+        Err(e) => return Err(error_response(&e, rid)),
     };
     let request = ScimRequest {
         method: parts.method.clone(),
@@ -355,7 +377,7 @@ async fn handle_scim(
     {
         resp.headers_mut().insert("server-timing", v);
     }
-    resp
+    Ok(resp)
 }
 
 /// The `Server-Timing` value (W3C Server Timing): the gateway's own time and the time spent
