@@ -55,16 +55,6 @@ pub async fn to_scim(
     let mut scope = Map::new();
     scope.insert("vars".into(), Value::Object(vars.clone()));
     scope.insert("record".into(), record);
-    let out = to_scim_in(res, schema, &scope, lookups).await?;
-    Ok((out, scope.remove("record").unwrap_or(Value::Null)))
-}
-
-async fn to_scim_in(
-    res: &Resource,
-    schema: &ResourceSchema,
-    scope: &Map<String, Value>,
-    lookups: &dyn LookupResolver,
-) -> Result<scim::Resource, ScimError> {
     let record = scope.get("record").unwrap_or(&Value::Null);
     let mut out = scim::Resource::new();
     let Some(id) = native_id(res, record) else {
@@ -79,8 +69,9 @@ async fn to_scim_in(
             ReadC::JsonPath(p) if p.is_multi() => p.all(record),
             ReadC::JsonPath(p) => p.first(record),
         };
-        let v =
-            apply_transforms(&a.to_scim, raw, src.multi, scope, lookups).await.map_err(|e| eval_error(&src.text, e))?;
+        let v = apply_transforms(&a.to_scim, raw, src.multi, &scope, lookups)
+            .await
+            .map_err(|e| eval_error(&src.text, e))?;
         let v = match v {
             Value::Array(a) if a.is_empty() => Value::Null,
             Value::String(s) if s.is_empty() => Value::Null,
@@ -88,7 +79,7 @@ async fn to_scim_in(
         };
         scim_value::set(&mut out, src, v, schema);
     }
-    Ok(out)
+    Ok((out, scope.remove("record").unwrap_or(Value::Null)))
 }
 
 /// The native value an attribute mapping writes for `scim` (null when absent).

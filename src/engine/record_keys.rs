@@ -34,31 +34,7 @@ impl RecordKeys {
     /// the steps whose answers are parsed with these keys (`get`, filter rules, `create`, `update`)
     /// capture or pick as the record.
     pub fn of_reads(res: &Resource) -> RecordKeys {
-        let mut keys = Keys::default();
-        keys.path(res.id.read.top_key());
-        for a in res.attrs.iter().filter(|a| a.scim.is_some()) {
-            match &a.read {
-                ReadC::None => {}
-                ReadC::Native(p) => keys.path(Some(p.top_key())),
-                ReadC::JsonPath(p) => keys.path(p.top_key()),
-            }
-            for v in a.to_scim.iter().flat_map(|s| s.transform.vars()) {
-                keys.record_var(v);
-            }
-        }
-        if let Some(m) = res.members.as_ref().filter(|m| m.call.is_none()) {
-            keys.path(m.records.top_key());
-        }
-        let filter_steps = res.filters.iter().flat_map(|r| &r.steps);
-        for call in res.get.iter().chain(&res.create).chain(&res.update.steps).chain(filter_steps) {
-            keys.call(call);
-        }
-        for rule in &res.filters {
-            if let FilterResultC::Records(p) = &rule.result {
-                keys.path(p.top_key());
-            }
-        }
-        keys.finish()
+        Keys::of_reads(res).finish()
     }
 
     /// The keys the read before a change needs: what [`of_reads`](Self::of_reads) keeps (the
@@ -76,8 +52,7 @@ impl RecordKeys {
         if !matches!(res.update.style, UpdateStyle::JsonPatch | UpdateStyle::MergePatch) {
             return RecordKeys::All;
         }
-        let RecordKeys::Only(read) = Self::of_reads(res) else { return RecordKeys::All };
-        let mut keys = Keys { keys: read.into_vec().into_iter().collect(), all: false };
+        let mut keys = Keys::of_reads(res);
         // What runs in a change's scope: the attributes' conversions to native values, the
         // update steps, triggers and member writes.
         for a in &res.attrs {
@@ -86,14 +61,14 @@ impl RecordKeys {
             }
             let transforms = a.to_native.iter().flat_map(|s| s.transform.vars());
             for v in transforms.chain(a.from.iter().flat_map(Expr::vars)) {
-                keys.native_var(v);
+                keys.var(v, CHANGE_ROOTS);
             }
         }
         let members = res.members.iter().flat_map(|m| m.add.steps.iter().chain(&m.remove.steps));
         let triggers = res.triggers.iter().flat_map(|t| &t.steps);
         for call in res.update.steps.iter().chain(triggers).chain(members) {
             for v in call.exprs().into_iter().flat_map(Expr::vars) {
-                keys.native_var(v);
+                keys.var(v, CHANGE_ROOTS);
             }
         }
         keys.finish()
@@ -119,6 +94,9 @@ impl RecordKeys {
     }
 }
 
+/// The names of the native record in a change's scope: `old` before it, `record` and `doc` after.
+const CHANGE_ROOTS: &[&str] = &["old", "record", "doc"];
+
 #[derive(Default)]
 struct Keys {
     keys: BTreeSet<String>,
@@ -135,22 +113,38 @@ impl Keys {
         }
     }
 
-    /// A transform's variable: `record.k…` needs `k`; `record` alone needs everything; other
-    /// variables (`vars.…`) are not the record.
-    fn record_var(&mut self, v: &VarPath) {
-        if v.root() != "record" {
-            return;
+    fn of_reads(res: &Resource) -> Keys {
+        let mut keys = Keys::default();
+        keys.path(res.id.read.top_key());
+        for a in res.attrs.iter().filter(|a| a.scim.is_some()) {
+            match &a.read {
+                ReadC::None => {}
+                ReadC::Native(p) => keys.path(Some(p.top_key())),
+                ReadC::JsonPath(p) => keys.path(p.top_key()),
+            }
+            for v in a.to_scim.iter().flat_map(|s| s.transform.vars()) {
+                keys.var(v, &["record"]);
+            }
         }
-        match v.0.get(1) {
-            Some(Seg::Key(k)) => self.path(Some(k)),
-            Some(Seg::Index(_)) | None => self.all = true,
+        if let Some(m) = res.members.as_ref().filter(|m| m.call.is_none()) {
+            keys.path(m.records.top_key());
         }
+        let filter_steps = res.filters.iter().flat_map(|r| &r.steps);
+        for call in res.get.iter().chain(&res.create).chain(&res.update.steps).chain(filter_steps) {
+            keys.call(call);
+        }
+        for rule in &res.filters {
+            if let FilterResultC::Records(p) = &rule.result {
+                keys.path(p.top_key());
+            }
+        }
+        keys
     }
 
-    /// A variable that names the native record in a change's scope (`old` before, `record` and
-    /// `doc` after): `old.k…` needs `k`, `old` alone needs everything.
-    fn native_var(&mut self, v: &VarPath) {
-        if !matches!(v.root(), "old" | "record" | "doc") {
+    /// A variable naming a native record under one of `roots`: `record.k…` needs `k`; the root
+    /// alone needs everything; other variables (`vars.…`) are not the record.
+    fn var(&mut self, v: &VarPath, roots: &[&str]) {
+        if !roots.contains(&v.root()) {
             return;
         }
         match v.0.get(1) {

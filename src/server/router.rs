@@ -262,11 +262,12 @@ async fn handle_scim(
 
 /// Whether a request carries a body (a length above zero, or chunked).
 fn declares_body(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().parse::<u64>().map_or(true, |n| n > 0))
+    headers.contains_key(header::TRANSFER_ENCODING) || declared_length(headers).is_some_and(|n| n > 0)
+}
+
+/// The body length a request announces in `Content-Length`.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
 }
 
 /// Serves one SCIM request; `Err` is an answer given before the body was read to its end.
@@ -395,9 +396,7 @@ fn is_write(method: &http::Method, operation: &str) -> bool {
 /// Reads the body up to `max` bytes; larger bodies are refused with 413 without reading them all.
 async fn read_body(headers: &HeaderMap, body: Body, max: usize) -> Result<Bytes, ScimError> {
     let too_large = || ScimError::payload_too_large(format!("request body exceeds {max} bytes"));
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
+    if declared_length(headers).is_some_and(|len| len > max as u64) {
         return Err(too_large());
     }
     match http_body_util::Limited::new(body, max).collect().await {
