@@ -267,11 +267,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// A multi-threaded runtime, with `threads` workers or one per core.
+/// The runtime, with `threads` workers or one per CPU.
 fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, String> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = threads {
-        builder.worker_threads(n);
-    }
-    builder.enable_all().build().map_err(|e| format!("cannot start the runtime: {e}"))
+    scimgate::server::runtime::build(threads).map_err(|e| format!("cannot start the runtime: {e}"))
 }

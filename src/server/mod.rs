@@ -2,6 +2,7 @@
 
 pub mod rate_limit;
 mod router;
+pub mod runtime;
 pub mod tls;
 
 use std::future::Future;

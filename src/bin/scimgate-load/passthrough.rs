@@ -26,11 +26,8 @@ pub const ARG: &str = "--passthrough-to";
 pub fn serve(upstream: &str, threads: Option<&str>) -> Result<(), String> {
     let upstream: SocketAddr = upstream.parse().map_err(|e| format!("{ARG} {upstream}: {e}"))?;
     let threads = threads.map(|n| n.parse::<usize>().map_err(|e| format!("{ARG}: threads {n}: {e}"))).transpose()?;
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = threads {
-        builder.worker_threads(n);
-    }
-    let runtime = builder.enable_all().build().map_err(|e| e.to_string())?;
+    // The gateway's runtime, so that the floor has the same scheduler.
+    let runtime = scimgate::server::runtime::build(threads).map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
         println!("{}", listener.local_addr().map_err(|e| e.to_string())?);
