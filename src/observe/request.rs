@@ -1,6 +1,8 @@
 //! What a SCIM request is, for metrics, logs and audit: resource type, operation, and a path
 //! template with the id replaced, so logs never carry ids (which can encode user names).
 
+use std::borrow::Cow;
+
 use http::Method;
 
 /// The classification of one SCIM request path (relative to `/scim/v2`).
@@ -10,8 +12,8 @@ pub struct RequestKind {
     pub resource: &'static str,
     /// `create`, `get`, `list`, `search`, `replace`, `patch`, `delete`, `discovery` or `other`.
     pub operation: &'static str,
-    /// The path with the resource id replaced by `{id}`.
-    pub template: String,
+    /// The path with the resource id replaced by `{id}`; static for every path but discovery.
+    pub template: Cow<'static, str>,
     /// The resource id in the path, percent-decoded.
     pub id: Option<String>,
 }
@@ -43,14 +45,15 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
         } else {
             "other"
         };
-        let template = if discovery { format!("/{first}") } else { "/…".to_owned() };
+        let template = if discovery { Cow::Owned(format!("/{first}")) } else { Cow::Borrowed("/…") };
         return RequestKind { resource: "", operation, template, id: None };
     };
-    let endpoint = if resource == "User" { "/Users" } else { "/Groups" };
+    let users = resource == "User";
+    let pick = |u: &'static str, g: &'static str| Cow::Borrowed(if users { u } else { g });
     let (operation, template, id) = match (rest, method) {
-        (None | Some(""), &Method::GET) => ("list", endpoint.to_owned(), None),
-        (None | Some(""), &Method::POST) => ("create", endpoint.to_owned(), None),
-        (Some(".search"), _) => ("search", format!("{endpoint}/.search"), None),
+        (None | Some(""), &Method::GET) => ("list", pick("/Users", "/Groups"), None),
+        (None | Some(""), &Method::POST) => ("create", pick("/Users", "/Groups"), None),
+        (Some(".search"), _) => ("search", pick("/Users/.search", "/Groups/.search"), None),
         (Some(id), m) if !id.contains('/') => {
             let op = match *m {
                 Method::GET => "get",
@@ -60,9 +63,9 @@ pub fn classify(method: &Method, path: &str) -> RequestKind {
                 _ => "other",
             };
             let decoded = percent_encoding::percent_decode_str(id).decode_utf8_lossy().into_owned();
-            (op, format!("{endpoint}/{{id}}"), Some(decoded))
+            (op, pick("/Users/{id}", "/Groups/{id}"), Some(decoded))
         }
-        _ => ("other", format!("{endpoint}/…"), None),
+        _ => ("other", pick("/Users/…", "/Groups/…"), None),
     };
     RequestKind { resource, operation, template, id }
 }
@@ -74,13 +77,17 @@ mod tests {
     #[test]
     fn classifies_and_hides_ids() {
         let k = classify(&Method::PATCH, "/Users/dXJuOmxp%3D");
-        assert_eq!((k.resource, k.operation, k.template.as_str()), ("User", "patch", "/Users/{id}"));
+        assert_eq!((k.resource, k.operation, &*k.template), ("User", "patch", "/Users/{id}"));
+        assert_eq!(classify(&Method::DELETE, "/Groups/g1").template, "/Groups/{id}");
+        assert_eq!(classify(&Method::POST, "/Groups/.search").template, "/Groups/.search");
+        assert_eq!(classify(&Method::GET, "/Groups").template, "/Groups");
         assert_eq!(k.id.as_deref(), Some("dXJuOmxp="));
         assert!(k.is_change());
         assert_eq!(classify(&Method::GET, "/Groups").operation, "list");
         assert_eq!(classify(&Method::POST, "/Groups").operation, "create");
         assert_eq!(classify(&Method::POST, "/Users/.search").operation, "search");
         assert_eq!(classify(&Method::GET, "/Schemas/urn:x").operation, "discovery");
+        assert_eq!(classify(&Method::GET, "/schemas/urn:x").template, "/schemas");
         assert_eq!(classify(&Method::GET, "/Users/a/b").template, "/Users/…");
         assert!(!classify(&Method::GET, "/Users/a").is_change());
     }

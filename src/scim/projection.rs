@@ -58,33 +58,46 @@ impl Projection {
         Ok(Projection { include, exclude })
     }
 
-    /// `resource` with only what this projection returns. It takes the resource, so what is kept
-    /// is moved rather than copied.
-    pub fn apply(&self, schema: &ResourceSchema, resource: Resource) -> Resource {
-        let mut out = Resource::new();
-        for (key, v) in resource {
-            if key.eq_ignore_ascii_case("schemas") {
-                out.insert("schemas".to_owned(), v);
-            } else if let Some(def) = schema.core_attribute(&key) {
-                if let Some(v) = self.project(schema, None, def, v) {
-                    out.insert(canonical(key, &def.name), v);
-                }
-            } else if let Some(ext) = schema.extension(&key)
+    /// `resource` with only what this projection returns. It works in place: what is kept stays
+    /// where it is, and only a key spelled differently from the schema is moved.
+    pub fn apply(&self, schema: &ResourceSchema, mut resource: Resource) -> Resource {
+        let mut respelled: Vec<(String, Value)> = Vec::new();
+        resource.retain(|key, v| {
+            let (name, kept) = if key.eq_ignore_ascii_case("schemas") {
+                ("schemas", Some(std::mem::take(v)))
+            } else if let Some(def) = schema.core_attribute(key) {
+                (def.name.as_str(), self.project(schema, None, def, std::mem::take(v)))
+            } else if let Some(ext) = schema.extension(key)
                 && let Value::Object(attrs) = v
             {
-                let inner: Map<String, Value> = attrs
+                let inner: Map<String, Value> = std::mem::take(attrs)
                     .into_iter()
                     .filter_map(|(k, v)| {
                         let def = ext.attribute(&k)?;
                         Some((canonical(k, &def.name), self.project(schema, Some(ext), def, v)?))
                     })
                     .collect();
-                if !inner.is_empty() {
-                    out.insert(ext.id.clone(), Value::Object(inner));
+                (ext.id.as_str(), (!inner.is_empty()).then_some(Value::Object(inner)))
+            } else {
+                return false;
+            };
+            match kept {
+                Some(kept) if key == name => {
+                    *v = kept;
+                    true
                 }
+                Some(kept) => {
+                    respelled.push((name.to_owned(), kept));
+                    false
+                }
+                None => false,
             }
+        });
+        // A key already spelled as the schema spells it wins over other spellings of it.
+        for (k, v) in respelled {
+            resource.entry(k).or_insert(v);
         }
-        out
+        resource
     }
 
     /// Whether any part of the attribute at `path` is returned: lets a caller skip fetching

@@ -11,7 +11,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 
@@ -23,6 +23,12 @@ use crate::settings::HttpSettings;
 use crate::target::RequestCtx;
 
 const SCIM_JSON: &str = "application/scim+json";
+/// Header names, built once: a name given as text is parsed and checked on every use.
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+/// Room for a typical answer (one resource), so that serialising it rarely grows the buffer.
+const ANSWER_CAPACITY: usize = 1024;
 
 /// One route: its credentials and its SCIM service.
 pub struct Route {
@@ -154,7 +160,10 @@ fn scim_response(r: ScimResponse, request_id: &str) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = match r.body {
         Some(body) => {
-            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let mut bytes = Vec::with_capacity(ANSWER_CAPACITY);
+            if serde_json::to_writer(&mut bytes, &body).is_err() {
+                bytes.clear();
+            }
             let mut resp = Response::new(Body::from(bytes));
             resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
             resp
@@ -173,8 +182,8 @@ fn scim_response(r: ScimResponse, request_id: &str) -> Response {
         h.insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v.clone());
-        h.insert("client-request-id", v);
+        h.insert(X_REQUEST_ID, v.clone());
+        h.insert(CLIENT_REQUEST_ID, v);
     }
     resp
 }
@@ -186,13 +195,13 @@ fn error_response(e: &ScimError, request_id: &str) -> Response {
 /// The request id: the IdP's `client-request-id` (Entra) or `X-Request-Id`, else a new one.
 /// Only printable ASCII up to 128 bytes is echoed, so headers and logs cannot be forged.
 fn request_id(headers: &HeaderMap) -> String {
-    ["client-request-id", "x-request-id"]
+    [CLIENT_REQUEST_ID, X_REQUEST_ID]
         .iter()
-        .filter_map(|n| headers.get(*n))
+        .filter_map(|n| headers.get(n))
         .filter_map(|v| v.to_str().ok())
         .find(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned())
 }
 
 /// Splits `/{route}/scim/v2{rest}` into the route name and `rest`.
@@ -376,7 +385,7 @@ async fn serve_scim(
     if gw.http.server_timing
         && let Ok(v) = HeaderValue::from_str(&server_timing(timing))
     {
-        resp.headers_mut().insert("server-timing", v);
+        resp.headers_mut().insert(SERVER_TIMING, v);
     }
     Ok(resp)
 }

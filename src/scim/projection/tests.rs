@@ -119,3 +119,23 @@ fn malformed_entries_are_invalid_value() {
     }
     assert!(Projection::from_query(Some("urn:ietf:params:scim:schemas:extension:Custom:1.0"), None).is_ok());
 }
+
+#[test]
+fn keys_are_given_the_schema_s_spelling_and_the_schema_s_spelling_wins() {
+    let mut r = user();
+    r.insert("USERNAME".into(), json!("other"));
+    r.insert("DisplayName".into(), json!("Babs"));
+    r.insert("Schemas".into(), r["schemas"].clone());
+    r.remove("schemas");
+    let ext = r.remove(ENT).unwrap();
+    r.insert(ENT.to_uppercase(), ext);
+    let out = Value::Object(Projection::default().apply(&ResourceSchema::rfc(ResourceKind::User), r));
+    assert_eq!(
+        keys(&out),
+        vec!["displayName", "emails", "externalId", "id", "meta", "name", "schemas", ENT, "userName"]
+    );
+    assert_eq!(out["userName"], "bjensen", "the key spelled as the schema spells it is kept");
+    assert_eq!(out["displayName"], "Babs");
+    assert_eq!(out[ENT]["department"], "Sales");
+    assert_eq!(out["schemas"], json!([urn::USER, ENT]));
+}
