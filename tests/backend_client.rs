@@ -17,8 +17,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use scimgate::backend::{
-    AuthSettings, Backend, BackendError, BackendSettings, BreakerState, ClientAuthMethod, JwtSigner, JwtSignerError,
-    NativeRequest, NativeResponse, Secret,
+    AnswerBody, AuthSettings, Backend, BackendError, BackendSettings, BreakerState, ClientAuthMethod, JwtSigner,
+    JwtSignerError, NativeRequest, NativeResponse, Secret,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -212,7 +212,7 @@ fn backend(s: &BackendSettings) -> Backend {
 
 fn request(method: Method, url: String) -> NativeRequest {
     let body = matches!(method, Method::POST | Method::PUT | Method::PATCH).then(|| Bytes::from_static(b"{\"a\":1}"));
-    NativeRequest { method, url, headers: vec![], body, step: Arc::from("step-under-test") }
+    NativeRequest { method, url, headers: vec![], body, step: Arc::from("step-under-test"), answer: AnswerBody::Keep }
 }
 
 async fn get(b: &Backend, url: String) -> Result<NativeResponse, BackendError> {
@@ -316,6 +316,45 @@ async fn oversized_answers_are_refused() {
     let e = get(&backend(&st), s.url("/big")).await.unwrap_err();
     assert!(matches!(e, BackendError::InvalidResponse { .. }), "{e:?}");
     assert!(e.may_have_applied());
+}
+
+#[tokio::test]
+async fn a_success_only_its_status_is_wanted_from_is_read_to_its_end_and_dropped() {
+    // Every answer on the one connection is longer than the limit.
+    let (addr, accepted) = raw_server(|mut tcp| async move {
+        let body = "x".repeat(100);
+        loop {
+            let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+            if tcp.write_all(answer.as_bytes()).await.is_err() || !read_head(&mut tcp).await {
+                return;
+            }
+        }
+    })
+    .await;
+    let base = format!("http://{addr}");
+    let mut st = settings(&base);
+    st.max_response_bytes = 10;
+    st.retries.attempts = 1;
+    let b = backend(&st);
+    for _ in 0..3 {
+        let mut req = request(Method::PATCH, format!("{base}/teams/t1"));
+        req.answer = AnswerBody::DropOnSuccess;
+        let r = b.send(req).await.unwrap();
+        assert_eq!((r.status, r.body.len()), (200, 0));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "the answers were read to their end: the connection was reused");
+    // The same answer, its body wanted, is over the limit.
+    let e = b.send(request(Method::PATCH, format!("{base}/teams/t1"))).await.unwrap_err();
+    assert!(e.to_string().contains("max_response_bytes (10)"), "{e}");
+}
+
+#[tokio::test]
+async fn a_failure_keeps_its_body_when_only_the_status_was_wanted() {
+    let s = stub(|_, _| async { reply(409, "name already taken") }).await;
+    let mut req = request(Method::POST, s.url("/users"));
+    req.answer = AnswerBody::DropOnSuccess;
+    let r = backend(&settings(&s.base())).send(req).await.unwrap();
+    assert_eq!((r.status, &r.body[..]), (409, &b"name already taken"[..]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::Method;
-use scimgate::backend::{Backend, BackendError, BackendSettings, NativeRequest};
+use scimgate::backend::{AnswerBody, Backend, BackendError, BackendSettings, NativeRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -53,6 +53,7 @@ async fn get(settings: &BackendSettings) -> Result<Bytes, BackendError> {
         headers: vec![],
         body: None,
         step: Arc::from("get"),
+        answer: AnswerBody::Keep,
     };
     b.send(req).await.map(|r| r.body)
 }

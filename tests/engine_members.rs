@@ -355,3 +355,35 @@ async fn reads_that_need_no_members_say_so() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(stub.take_lines()[0], "GET /api/teams/g1?fields=users");
 }
+
+/// Nothing reads a member write's answer, so it is read to its end and dropped: an application
+/// that echoes the whole team, past `max_response_bytes`, is no failure. A failed write's answer
+/// still gives its message.
+#[tokio::test]
+async fn a_member_write_s_answer_is_not_held() {
+    let stub = Stub::start().await;
+    let members = r#"  read: { records: "$.users[*]", value: $.id }
+  add:
+    mode: batch
+    steps: [{ name: set team users, method: PUT, url: "/teams/{id}/users", body: '{members_after | objects("id")}' }]
+  remove:
+    mode: each
+    steps: [{ name: remove team user, method: DELETE, url: "/teams/{id}/users/{member}" }]"#;
+    let yaml = mapping("", PLAIN_USERS, &groups_with(members, "/teams"))
+        .replace("  retries: { attempts: 1 }\n", "  retries: { attempts: 1 }\n  max_response_bytes: 2048\n");
+    assert!(yaml.contains("max_response_bytes: 2048"), "{yaml}");
+    let gw = Gateway::start(&yaml, &stub).await;
+    stub.get_json("/api/teams/g1", json!({"id": "g1", "name": "eng", "users": [{"id": "u1"}]}));
+    let everyone: Vec<Value> = (0..2000).map(|i| json!({"id": format!("u{i}"), "name": format!("user {i}")})).collect();
+    stub.on("PUT", "/api/teams/g1/users", Reply::json(200, json!({"id": "g1", "users": everyone})));
+
+    let r = gw.patch("/Groups/g1", add(&["u2"])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let writes: Vec<String> = stub.take().iter().filter(|c| c.method != "GET").map(Recorded::line).collect();
+    assert_eq!(writes, ["PUT /api/teams/g1/users"]);
+
+    stub.on("DELETE", "/api/teams/g1/users/u1", Reply::json(409, json!({"message": "u1 owns the team"})));
+    let r = gw.patch("/Groups/g1", json!([{"op": "remove", "path": "members[value eq \"u1\"]"}])).await;
+    assert!(r.status >= 400, "{:?}", r.body);
+    assert!(r.detail().contains("u1 owns the team"), "{}", r.detail());
+}

@@ -335,7 +335,7 @@ impl Backend {
             // Some servers insist on a length for bodiless writes.
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
         }
-        let exchange = i.wire.exchange(request, i.max_response_bytes);
+        let exchange = i.wire.exchange(request, i.max_response_bytes, req.answer);
         match tokio::time::timeout(i.request_timeout, exchange).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(WireError::NotSent(reason))) => Err(BackendError::NotSent { step: step(), reason }),
@@ -426,7 +426,14 @@ mod tests {
     }
 
     fn get(url: &str) -> NativeRequest {
-        NativeRequest { method: Method::GET, url: url.into(), headers: vec![], body: None, step: Arc::from("s") }
+        NativeRequest {
+            method: Method::GET,
+            url: url.into(),
+            headers: vec![],
+            body: None,
+            step: Arc::from("s"),
+            answer: crate::backend::AnswerBody::Keep,
+        }
     }
 
     #[test]

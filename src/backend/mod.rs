@@ -17,7 +17,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use scimgate::backend::{Backend, BackendSettings, NativeRequest};
+//! use scimgate::backend::{AnswerBody, Backend, BackendSettings, NativeRequest};
 //!
 //! let settings: BackendSettings = serde_json::from_value(serde_json::json!({
 //!     "base_url": "https://app.example/api",
@@ -32,6 +32,7 @@
 //!         headers: vec![],
 //!         body: None,
 //!         step: Arc::from("get user"),
+//!         answer: AnswerBody::Keep,
 //!     })
 //!     .await?;
 //! println!("{} {:?}", answer.status, answer.json());
@@ -54,7 +55,7 @@ pub use breaker::BreakerState;
 pub use client::{Backend, BackendStats};
 pub use error::{BackendBuildError, BackendError};
 pub use jwt_signer::{JwtSigner, JwtSignerError};
-pub use native::{NativeRequest, NativeResponse};
+pub use native::{AnswerBody, NativeRequest, NativeResponse};
 pub use secret::{Secret, SecretError};
 pub use settings::{
     AuthSettings, BackendSettings, CircuitBreakerSettings, ClientAuthMethod, OverlayError, RetrySettings,

@@ -18,6 +18,20 @@ pub struct NativeRequest {
     pub body: Option<Bytes>,
     /// Name of the mapping step, for logs and error messages.
     pub step: Arc<str>,
+    /// What the caller needs of a successful answer.
+    pub answer: AnswerBody,
+}
+
+/// What the caller of a native call needs of a successful (2xx) answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AnswerBody {
+    /// The whole body.
+    #[default]
+    Keep,
+    /// Only the status. A 2xx body is read to its end, so the connection can be reused, and
+    /// dropped as it arrives: an answer nobody reads (a team's PATCH answer can list every
+    /// member) is never held. Any other status keeps its body for the error message.
+    DropOnSuccess,
 }
 
 impl NativeRequest {
@@ -112,6 +126,7 @@ mod tests {
             headers: vec![(http::header::AUTHORIZATION, HeaderValue::from_static("Bearer secret"))],
             body: Some(Bytes::from_static(b"{\"email\":\"alice@example.com\"}")),
             step: Arc::from("create"),
+            answer: AnswerBody::Keep,
         }
     }
 

@@ -20,7 +20,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::client::error_chain;
-use super::native::NativeResponse;
+use super::native::{AnswerBody, NativeResponse};
 use super::settings::TimeoutSettings;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -65,17 +65,22 @@ impl Wire {
     }
 
     /// Sends `request` and reads the whole answer, refusing one longer than `limit` bytes
-    /// without buffering it.
+    /// without buffering it. With [`AnswerBody::DropOnSuccess`], a 2xx body is read and dropped.
     pub(crate) async fn exchange(
         &self,
         request: http::Request<Full<Bytes>>,
         limit: u64,
+        answer: AnswerBody,
     ) -> Result<NativeResponse, WireError> {
         let response = self.client.request(request).await.map_err(|e| {
             let reason = error_chain(&e);
             if e.is_connect() { WireError::NotSent(reason) } else { WireError::Unknown(reason) }
         })?;
         let (parts, body) = response.into_parts();
+        if answer == AnswerBody::DropOnSuccess && parts.status.is_success() {
+            drain(body).await?;
+            return Ok(NativeResponse { status: parts.status.as_u16(), headers: parts.headers, body: Bytes::new() });
+        }
         let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
         if declared.is_some_and(|n: u64| n > limit) {
             return Err(WireError::TooLarge(limit));
@@ -83,6 +88,15 @@ impl Wire {
         let body = read_body(body, limit).await?;
         Ok(NativeResponse { status: parts.status.as_u16(), headers: parts.headers, body })
     }
+}
+
+/// Reads a body to its end without keeping it. There is no size limit: nothing is held, and the
+/// call's timeout bounds the time.
+async fn drain(mut body: hyper::body::Incoming) -> Result<(), WireError> {
+    while let Some(frame) = body.frame().await {
+        frame.map_err(|e| WireError::Unknown(format!("the answer broke off: {}", error_chain(&e))))?;
+    }
+    Ok(())
 }
 
 /// Reads a body whole. Most answers arrive as one chunk, which is kept without a copy.

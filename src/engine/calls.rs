@@ -10,7 +10,7 @@ use http::{HeaderValue, Method};
 use serde_json::{Map, Value};
 
 use super::record_keys::RecordKeys;
-use crate::backend::{BackendError, NativeRequest, NativeResponse};
+use crate::backend::{AnswerBody, BackendError, NativeRequest, NativeResponse};
 use crate::mapping::compile::{Body, Call, CompiledMapping};
 use crate::mapping::expr::{self, EvalError, LookupResolver, Template};
 use crate::scim::{ScimError, ScimType};
@@ -198,7 +198,14 @@ impl Runner {
             }
             None => None,
         };
-        Ok(NativeRequest { method: call.method.clone(), url, headers, body, step: Arc::from(step) })
+        Ok(NativeRequest {
+            method: call.method.clone(),
+            url,
+            headers,
+            body,
+            step: Arc::from(step),
+            answer: AnswerBody::Keep,
+        })
     }
 
     /// Maps a native failure answer to a SCIM error, after the mapping's `errors` rules.
@@ -284,7 +291,11 @@ impl Runner {
         applied: usize,
         parse: Option<&RecordKeys>,
     ) -> Result<(u16, Option<Value>), ScimError> {
-        let req = self.request(call, scope, lookups).await?;
+        let mut req = self.request(call, scope, lookups).await?;
+        if parse.is_none() && call.expect.is_empty() {
+            // Nothing reads a success's body, and every 2xx is a success: let it go unheld.
+            req.answer = AnswerBody::DropOnSuccess;
+        }
         let resp = self.transport.send(req).await.map_err(|e| self.transport_error(&e, applied))?;
         let success =
             if call.expect.is_empty() { (200..300).contains(&resp.status) } else { call.expect.contains(&resp.status) };

@@ -373,6 +373,7 @@ mod tests {
             headers: vec![],
             body: body.map(|b| Bytes::from(b.to_owned())),
             step: Arc::from("step"),
+            answer: crate::backend::AnswerBody::Keep,
         }
     }
 
