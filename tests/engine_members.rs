@@ -299,21 +299,23 @@ async fn member_values_that_name_no_user_are_refused() {
     assert_eq!(writes, ["PUT /api/groups/g1/members/urn%3Auser%3Abob"]);
 }
 
-/// A group's `get` steps learn through `with_members` whether the members will be read from the
-/// record: reads that need none (`excludedAttributes=members`, a group PATCH touching only other
-/// attributes, the answer to a member PATCH) can leave a large member list out.
-#[tokio::test]
-async fn reads_that_need_no_members_say_so() {
-    let stub = Stub::start().await;
-    let members = r#"  read: { records: "$.users[*]", value: $.id }
+/// Team members held in the team record, set as a whole list and removed one at a time.
+const TEAM_MEMBERS: &str = r#"  read: { records: "$.users[*]", value: $.id }
   add:
     mode: batch
     steps: [{ name: set team users, method: PUT, url: "/teams/{id}/users", body: '{members_after}' }]
   remove:
     mode: each
     steps: [{ name: remove team user, method: DELETE, url: "/teams/{id}/users/{member}" }]"#;
+
+/// A group's `get` steps learn through `with_members` whether the members will be read from the
+/// record: reads that need none (`excludedAttributes=members`, a group PATCH touching only other
+/// attributes, the answer to a member PATCH) can leave a large member list out.
+#[tokio::test]
+async fn reads_that_need_no_members_say_so() {
+    let stub = Stub::start().await;
     let light_get = r#"get: [{ name: read group, method: GET, url: "/teams/{id}", query: { fields: '{with_members | map({"true": "users", "false": "basic"})}' } }]"#;
-    let groups = groups_with(members, "/teams")
+    let groups = groups_with(TEAM_MEMBERS, "/teams")
         .replace(r#"get: [{ name: read group, method: GET, url: "/teams/{id}" }]"#, light_get);
     assert!(groups.contains("with_members"), "the mapping's get is replaced");
     let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups), &stub).await;
@@ -362,14 +364,7 @@ async fn reads_that_need_no_members_say_so() {
 #[tokio::test]
 async fn a_member_write_s_answer_is_not_held() {
     let stub = Stub::start().await;
-    let members = r#"  read: { records: "$.users[*]", value: $.id }
-  add:
-    mode: batch
-    steps: [{ name: set team users, method: PUT, url: "/teams/{id}/users", body: '{members_after | objects("id")}' }]
-  remove:
-    mode: each
-    steps: [{ name: remove team user, method: DELETE, url: "/teams/{id}/users/{member}" }]"#;
-    let yaml = mapping("", PLAIN_USERS, &groups_with(members, "/teams"))
+    let yaml = mapping("", PLAIN_USERS, &groups_with(TEAM_MEMBERS, "/teams"))
         .replace("  retries: { attempts: 1 }\n", "  retries: { attempts: 1 }\n  max_response_bytes: 2048\n");
     assert!(yaml.contains("max_response_bytes: 2048"), "{yaml}");
     let gw = Gateway::start(&yaml, &stub).await;
