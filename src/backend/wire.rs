@@ -90,11 +90,16 @@ impl Wire {
     }
 }
 
+/// A body that failed part-way: the request was sent, so its outcome is unknown.
+fn broke_off(e: hyper::Error) -> WireError {
+    WireError::Unknown(format!("the answer broke off: {}", error_chain(&e)))
+}
+
 /// Reads a body to its end without keeping it. There is no size limit: nothing is held, and the
 /// call's timeout bounds the time.
 async fn drain(mut body: hyper::body::Incoming) -> Result<(), WireError> {
     while let Some(frame) = body.frame().await {
-        frame.map_err(|e| WireError::Unknown(format!("the answer broke off: {}", error_chain(&e))))?;
+        frame.map_err(broke_off)?;
     }
     Ok(())
 }
@@ -105,7 +110,7 @@ async fn read_body(mut body: hyper::body::Incoming, limit: u64) -> Result<Bytes,
     let mut joined: Option<BytesMut> = None;
     let mut len = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| WireError::Unknown(format!("the answer broke off: {}", error_chain(&e))))?;
+        let frame = frame.map_err(broke_off)?;
         let Ok(chunk) = frame.into_data() else { continue };
         len += chunk.len() as u64;
         if len > limit {
