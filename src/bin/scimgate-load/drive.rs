@@ -1,5 +1,6 @@
-//! The closed-loop load driver: N workers, each with its own keep-alive HTTP/1.1 connection,
-//! send one request after another for a fixed time, like `wrk -c N`.
+//! The load driver: N workers, each with its own keep-alive HTTP/1.1 connection, send workload
+//! iterations for a fixed time, either one after another (a closed loop, like `wrk -c N`) or at a
+//! fixed rate (like `wrk2 -R`; see [`Pace`]).
 //!
 //! Raw hyper connections rather than a pooled client: the number of connections is exactly the
 //! concurrency, and the driver spends as little CPU as possible, since it shares the machine
@@ -28,6 +29,28 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 /// The next request number.
 pub fn next_sequence() -> u64 {
     SEQUENCE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// How a run offers its load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Each connection sends its next iteration as soon as the previous one is answered. The
+    /// system runs at its limit, so latency there is mostly queueing: N / throughput.
+    Closed,
+    /// This many iterations per second in all, due at even intervals on each connection. An
+    /// iteration's latency counts from its due time when the connection was still busy then, so
+    /// a side that falls behind pays for the wait (no coordinated omission).
+    Rate(f64),
+}
+
+impl Pace {
+    /// The interval between two iterations on one of `concurrency` connections, and the offset
+    /// of connection `worker`'s first one.
+    fn schedule(self, concurrency: usize, worker: usize) -> Option<(Duration, Duration)> {
+        let Pace::Rate(rate) = self else { return None };
+        let every = Duration::from_secs_f64(concurrency as f64 / rate);
+        Some((every, Duration::from_secs_f64(worker as f64 / rate)))
+    }
 }
 
 /// What one fixed-duration run at one concurrency measured.
@@ -85,13 +108,14 @@ impl Connection {
 }
 
 /// Runs `make` on `concurrency` connections for `duration`.
-pub async fn drive(addr: SocketAddr, make: &MakeRequest, concurrency: usize, duration: Duration) -> Sample {
+pub async fn drive(addr: SocketAddr, make: &MakeRequest, concurrency: usize, duration: Duration, pace: Pace) -> Sample {
     let started = Instant::now();
     let deadline = started + duration;
     let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
+    for w in 0..concurrency {
         let make = Arc::clone(make);
-        workers.push(tokio::spawn(async move { worker(addr, &make, deadline).await }));
+        let schedule = pace.schedule(concurrency, w).map(|(every, offset)| (started + offset, every));
+        workers.push(tokio::spawn(async move { worker(addr, &make, deadline, schedule).await }));
     }
     let (mut latencies, mut own, mut errors) = (Vec::new(), Vec::new(), 0);
     for w in workers {
@@ -123,12 +147,27 @@ struct Measured {
     errors: u64,
 }
 
-/// One connection's loop.
-async fn worker(addr: SocketAddr, make: &MakeRequest, deadline: Instant) -> Measured {
+/// One connection's loop; `schedule` is the first due time and the interval, at a fixed rate.
+async fn worker(
+    addr: SocketAddr,
+    make: &MakeRequest,
+    deadline: Instant,
+    mut schedule: Option<(Instant, Duration)>,
+) -> Measured {
     let (mut latencies, mut own, mut errors) = (Vec::with_capacity(4096), Vec::new(), 0);
     let mut conn: Option<Connection> = None;
     while Instant::now() < deadline {
-        let t = Instant::now();
+        let t = match &mut schedule {
+            None => Instant::now(),
+            Some((due, every)) => {
+                let this = *due;
+                *due += *every;
+                if this >= deadline {
+                    break;
+                }
+                started_at(this).await
+            }
+        };
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match Connection::open(addr).await {
@@ -153,6 +192,17 @@ async fn worker(addr: SocketAddr, make: &MakeRequest, deadline: Instant) -> Meas
         latencies.push(t.elapsed().as_micros() as u64);
     }
     Measured { latencies, own, errors }
+}
+
+/// Waits for an iteration due at `due` and returns the time its latency counts from: `due` when
+/// the connection was late for it (the wait is part of what the measured side costs), else the
+/// moment the timer fired (the timer's own lateness is not).
+async fn started_at(due: Instant) -> Instant {
+    if Instant::now() >= due {
+        return due;
+    }
+    tokio::time::sleep_until(due.into()).await;
+    Instant::now()
 }
 
 /// How one iteration went.
@@ -223,6 +273,60 @@ mod tests {
         assert_eq!(gateway_time("app;dur=1.5"), None);
         assert_eq!(gateway_time("gateway;dur=-1"), None);
         assert_eq!(gateway_time("gateway;dur=x"), None);
+    }
+
+    /// A server on loopback whose every answer takes `delay`.
+    async fn server(delay: Duration) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = hyper::service::service_fn(move |_req| async move {
+                    tokio::time::sleep(delay).await;
+                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"{}"))))
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        addr
+    }
+
+    fn get(addr: SocketAddr) -> MakeRequest {
+        Arc::new(move |_, step, _| {
+            (step == 0).then(|| Request::get(format!("http://{addr}/")).body(Full::new(Bytes::new())).unwrap())
+        })
+    }
+
+    #[test]
+    fn a_rate_is_spread_over_the_connections() {
+        let (every, first) = Pace::Rate(100.0).schedule(4, 0).unwrap();
+        assert_eq!((every, first), (Duration::from_millis(40), Duration::ZERO));
+        assert_eq!(Pace::Rate(100.0).schedule(4, 3).unwrap().1, Duration::from_millis(30));
+        assert_eq!(Pace::Closed.schedule(4, 0), None);
+    }
+
+    /// At a rate the server keeps up with, the run sends what was offered, not as much as it can.
+    #[tokio::test]
+    async fn a_fixed_rate_sends_what_is_offered() {
+        let addr = server(Duration::ZERO).await;
+        let s = drive(addr, &get(addr), 4, Duration::from_secs(1), Pace::Rate(200.0)).await;
+        assert_eq!(s.errors, 0);
+        // 200 due in the second; a closed loop would send thousands.
+        assert!((190..=200).contains(&s.requests), "{} requests", s.requests);
+    }
+
+    /// A connection that cannot keep up counts each iteration from its due time: with answers of
+    /// 20 ms and one due every 10 ms, the wait grows through the run, far past 20 ms.
+    #[tokio::test]
+    async fn falling_behind_counts_the_wait() {
+        let addr = server(Duration::from_millis(20)).await;
+        let s = drive(addr, &get(addr), 1, Duration::from_millis(600), Pace::Rate(100.0)).await;
+        assert_eq!(s.errors, 0);
+        assert!(s.p99_us > 200_000, "p99 {} us", s.p99_us);
+        let closed = drive(addr, &get(addr), 1, Duration::from_millis(600), Pace::Closed).await;
+        assert!(closed.p99_us < 200_000, "closed-loop p99 {} us", closed.p99_us);
     }
 
     #[test]

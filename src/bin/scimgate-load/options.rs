@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::drive::Pace;
 use crate::workloads::Kind;
 
 pub const USAGE: &str = "\
@@ -28,6 +29,9 @@ Options:
   --duration SECS          length of each measured run [5]
   --concurrency LIST       connections, e.g. 1,16,64 [1,16,64]
   --repeat N               runs per cell (gateway and direct alternate); medians are printed [1]
+  --rate N                 offer N workload iterations per second in all, due at even intervals on each
+                           connection (like wrk2 -R), instead of a closed loop; an iteration's latency
+                           counts from its due time, so a side that falls behind pays for the wait
   --workloads LIST         get,filter,replace,member,create [all]
   --users N                users stored before the runs [1000]
   --memory-sizes LIST      stored users for the memory section [0,10000,100000]
@@ -94,6 +98,7 @@ pub struct Options {
     pub duration: Duration,
     pub concurrency: Vec<usize>,
     pub repeat: usize,
+    pub pace: Pace,
     pub workloads: Vec<Kind>,
     pub users: usize,
     pub memory_sizes: Vec<usize>,
@@ -119,6 +124,7 @@ impl Default for Options {
             duration: Duration::from_secs(5),
             concurrency: vec![1, 16, 64],
             repeat: 1,
+            pace: Pace::Closed,
             workloads: Kind::ALL.to_vec(),
             users: 1000,
             memory_sizes: vec![0, 10_000, 100_000],
@@ -158,6 +164,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, 
             }
             "--concurrency" => o.concurrency = list(&value()?)?,
             "--repeat" => o.repeat = number::<usize>(&value()?)?.max(1),
+            "--rate" => {
+                let rate: f64 = number(&value()?)?;
+                if !(rate.is_finite() && rate > 0.0) {
+                    return Err("--rate: a positive number of iterations per second".into());
+                }
+                o.pace = Pace::Rate(rate);
+            }
             "--workloads" => {
                 o.workloads = value()?
                     .split(',')
@@ -251,13 +264,17 @@ mod tests {
         assert_eq!(o.workloads, [Kind::GetById, Kind::Create]);
         assert_eq!(o.sections, [Section::Memory, Section::Proxy]);
         assert_eq!(o.auth, AuthKind::Static);
+        assert_eq!(o.pace, Pace::Closed);
         assert!(parse(args("--sections all")).unwrap().unwrap().has(Section::Connections));
+        assert_eq!(parse(args("--rate 2500")).unwrap().unwrap().pace, Pace::Rate(2500.0));
     }
 
     #[test]
     fn refuses_what_it_cannot_run() {
         assert!(parse(args("--scim-url http://x/")).is_err());
         assert!(parse(args("--concurrency 0")).is_err());
+        assert!(parse(args("--rate 0")).is_err());
+        assert!(parse(args("--rate nan")).is_err());
         assert!(parse(args("--workloads nope")).is_err());
         assert!(parse(args("--bogus")).is_err());
         assert!(parse(args("--help")).unwrap().is_none());

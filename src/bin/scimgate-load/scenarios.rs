@@ -9,7 +9,7 @@ use scimgate::emulator::{OpenMetadataConfig, OpenMetadataEmulator};
 use serde_json::json;
 
 use crate::credentials::Credentials;
-use crate::drive::{Connection, Iteration, drive, iteration, median, next_sequence};
+use crate::drive::{Connection, Iteration, Pace, drive, iteration, median, next_sequence};
 use crate::gateway::{Gateway, Launch, route};
 use crate::options::Options;
 use crate::procfs::rss_kib;
@@ -34,13 +34,18 @@ impl Run {
         Endpoint::from_url(&format!("{}/{route}/scim/v2", gw.origin()), &self.creds.authorization).map(Arc::new)
     }
 
-    /// The load's credential, and the measured gateway's threads when set.
+    /// The load's credential, the measured gateway's threads when set, and a fixed rate.
     pub(crate) fn label(&self) -> String {
-        match self.launch.threads {
-            Some(1) => format!("{}, 1 worker thread", self.creds.label),
-            Some(n) => format!("{}, {n} worker threads", self.creds.label),
-            None => self.creds.label.to_string(),
-        }
+        let threads = match self.launch.threads {
+            Some(1) => ", 1 worker thread".to_owned(),
+            Some(n) => format!(", {n} worker threads"),
+            None => String::new(),
+        };
+        let pace = match self.o.pace {
+            Pace::Closed => String::new(),
+            Pace::Rate(r) => format!("; {r:.0} iterations/s offered on each side, latency from each one's due time"),
+        };
+        format!("{}{threads}{pace}", self.creds.label)
     }
 
     fn concurrency_for_seeding(&self) -> usize {
@@ -102,7 +107,7 @@ impl PeakRss {
 /// Sends a few requests so that connections, caches (the JWKS) and lazy state are warm, and
 /// fails early when the gateway refuses the load's requests.
 async fn warm_up(side: &Side<'_>) -> Result<(), String> {
-    let s = side.run(Kind::GetById, 4, Duration::from_millis(300)).await?;
+    let s = side.run(Kind::GetById, 4, Duration::from_millis(300), Pace::Closed).await?;
     if s.errors > 0 || s.requests == 0 {
         return Err(format!("warm-up: {} of {} requests failed", s.errors, s.requests));
     }
@@ -150,7 +155,7 @@ pub(crate) async fn side_by_side(o: &Options, front: &Side<'_>, direct: &Side<'_
     let mut errors = 0;
     for &kind in &o.workloads {
         for &c in &o.concurrency {
-            let (f, d) = measure(kind, c, front, Some(direct), o.repeat, o.duration, &mut || {}).await?;
+            let (f, d) = measure(kind, c, front, Some(direct), o.repeat, o.duration, o.pace).await?;
             errors += f.errors;
             report::side_by_side_row(kind.name(), c, &f, d.as_ref());
         }
@@ -317,7 +322,7 @@ pub async fn memory(run: &Run) -> Result<(), String> {
         let seeded = gw.rss_kib().unwrap_or(0);
         for &kind in &kinds {
             for &c in &o.concurrency {
-                let (s, _) = measure(kind, c, &side, None, o.repeat, o.duration, &mut || {}).await?;
+                let (s, _) = measure(kind, c, &side, None, o.repeat, o.duration, o.pace).await?;
                 errors += s.errors;
                 report::single_row(stored, kind.name(), c, &s, peer_figure(stored, kind, c));
             }
@@ -353,7 +358,7 @@ pub async fn scim_url(run: &Run, url: &str, token: &str) -> Result<(), String> {
     report::single_header();
     for &kind in &o.workloads {
         for &c in &o.concurrency {
-            let (s, _) = measure(kind, c, &side, None, o.repeat, o.duration, &mut || {}).await?;
+            let (s, _) = measure(kind, c, &side, None, o.repeat, o.duration, o.pace).await?;
             report::single_row(o.users, kind.name(), c, &s, None);
         }
     }
@@ -451,7 +456,8 @@ pub async fn connections(run: &Run) -> Result<(), String> {
     drop(conns);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let sustained_peak = PeakRss::watch(gw.pid());
-    let sustained = drive(endpoint.addr, &make, o.connections, o.duration.min(Duration::from_secs(3))).await;
+    let sustained =
+        drive(endpoint.addr, &make, o.connections, o.duration.min(Duration::from_secs(3)), Pace::Closed).await;
     let after = sustained_peak.finish().max(gw.rss_kib().unwrap_or(0));
     print_title(&format!(
         "{} keep-alive connections to the gateway (OpenMetadata route, {})",

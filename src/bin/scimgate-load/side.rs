@@ -8,7 +8,7 @@ use std::time::Duration;
 use scimgate::emulator::OpenMetadataEmulator;
 use serde_json::json;
 
-use crate::drive::{Sample, drive};
+use crate::drive::{Pace, Sample, drive};
 use crate::procfs;
 use crate::report::Summary;
 use crate::seed;
@@ -57,11 +57,11 @@ impl Side<'_> {
     }
 
     /// One run of `kind` on `conns` connections, with a fresh fixture.
-    pub async fn run(&self, kind: Kind, conns: usize, duration: Duration) -> Result<Sample, String> {
+    pub async fn run(&self, kind: Kind, conns: usize, duration: Duration, pace: Pace) -> Result<Sample, String> {
         let fixture = self.fixture(kind).await?;
         let make = workloads::requests(kind, self.api, Arc::clone(&self.endpoint), fixture)?;
         let before = self.cpu_of.and_then(procfs::cpu_time);
-        let mut sample = drive(self.endpoint.addr, &make, conns, duration).await;
+        let mut sample = drive(self.endpoint.addr, &make, conns, duration, pace).await;
         let after = self.cpu_of.and_then(procfs::cpu_time);
         sample.cpu = before.zip(after).map(|(b, a)| a.saturating_sub(b));
         Ok(sample)
@@ -69,7 +69,7 @@ impl Side<'_> {
 }
 
 /// Runs a cell `repeat` times each way, alternating so that drift in the machine's load hits both
-/// sides alike; `after_each` is called after every gateway run (to sample its memory).
+/// sides alike.
 pub async fn measure(
     kind: Kind,
     conns: usize,
@@ -77,14 +77,13 @@ pub async fn measure(
     direct: Option<&Side<'_>>,
     repeat: usize,
     duration: Duration,
-    after_each: &mut dyn FnMut(),
+    pace: Pace,
 ) -> Result<(Summary, Option<Summary>), String> {
     let (mut g, mut d) = (Vec::new(), Vec::new());
     for _ in 0..repeat {
-        g.push(gateway.run(kind, conns, duration).await?);
-        after_each();
+        g.push(gateway.run(kind, conns, duration, pace).await?);
         if let Some(direct) = direct {
-            d.push(direct.run(kind, conns, duration).await?);
+            d.push(direct.run(kind, conns, duration, pace).await?);
         }
     }
     Ok((Summary::of(&g), direct.map(|_| Summary::of(&d))))
