@@ -5,7 +5,6 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, StatusCode};
 use scimgate::emulator::{FaultRule, OpenMetadataConfig, OpenMetadataEmulator};
 use serde_json::Value;
+use support::write_atomically;
 
 const TOKEN: &str = "operations-token";
 
@@ -20,12 +20,6 @@ fn settings_yaml(max_count: usize, mapping_file: &str) -> String {
     format!(
         "listen: 127.0.0.1:0\nscim:\n  max_count: {max_count}\nroutes:\n  main:\n    target: {{ kind: memory }}\n    auth:\n      tokens: [{{ name: idp, value: {TOKEN} }}]\n  app:\n    target:\n      kind: mapping\n      file: {mapping_file}\n      backend: {{ base_url: 'http://127.0.0.1:9/scim/v2', auth: {{ type: bearer, token: backend-token }} }}\n    auth:\n      tokens: [{{ name: idp, value: {TOKEN} }}]\n"
     )
-}
-
-fn write_atomically(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn reloads(result: &str) -> f64 {

@@ -2,12 +2,15 @@
 //! else. The gateway runs as an operator often starts it: its log written into the directory of
 //! its settings file, which is the directory the watcher watches.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::write_atomically;
 
 const TOKEN: &str = "reload-watch-token";
 
@@ -18,12 +21,6 @@ fn settings_yaml(max_count: usize) -> String {
     format!(
         "listen: 127.0.0.1:0\nscim:\n  max_count: {max_count}\nroutes:\n  main:\n    target: {{ kind: memory }}\n    auth:\n      tokens: [{{ name: idp, value: {TOKEN} }}]\n"
     )
-}
-
-fn write_atomically(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 struct Served {

@@ -251,3 +251,11 @@ pub fn memory_route_yaml(route: &str, token: &str) -> String {
         "listen: \"127.0.0.1:0\"\nroutes:\n  {route}:\n    target: {{ kind: memory }}\n    auth:\n      tokens:\n        - name: tester\n          value: \"{token}\"\n"
     )
 }
+
+/// Replaces `path` with `text` in one rename, as editors and Kubernetes do, so a watcher never
+/// reads a half-written file.
+pub fn write_atomically(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
