@@ -125,3 +125,36 @@ async fn reloads_on_changed_bytes_only() {
     until_reloads(&http, root, (2, 1), "the mended settings file").await;
     assert_eq!(max_results(&http, root).await, 300);
 }
+
+/// A Kubernetes ConfigMap update: the settings file is a symlink through `..data`, and the update
+/// writes a new timestamped directory and swaps the `..data` symlink to it in one rename. The
+/// watched file's own path never changes; the bytes behind it do, and they reload once.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_configmap_symlink_swap_reloads_once() {
+    use std::os::unix::fs::symlink;
+
+    let dir = tempfile::tempdir().unwrap();
+    let version = |name: &str, max_count: usize| {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        std::fs::write(d.join("scimgate.yaml"), settings_yaml(max_count)).unwrap();
+    };
+    version("..2026_01_01_00_00_00.1", 100);
+    symlink("..2026_01_01_00_00_00.1", dir.path().join("..data")).unwrap();
+    let settings = dir.path().join("scimgate.yaml");
+    symlink("..data/scimgate.yaml", &settings).unwrap();
+    let log_dir = tempfile::tempdir().unwrap();
+    let served = serve(&settings, &log_dir.path().join("scimgate.log"));
+    let (http, root) = (reqwest::Client::new(), served.root.as_str());
+    assert_eq!(max_results(&http, root).await, 100);
+
+    version("..2026_01_01_00_01_00.2", 250);
+    symlink("..2026_01_01_00_01_00.2", dir.path().join("..data_tmp")).unwrap();
+    std::fs::rename(dir.path().join("..data_tmp"), dir.path().join("..data")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("..2026_01_01_00_00_00.1")).unwrap();
+    until_reloads(&http, root, (1, 0), "the swapped ConfigMap").await;
+    assert_eq!(max_results(&http, root).await, 250);
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(reloads(&http, root).await, (1, 0), "one swap reloaded more than once");
+}
