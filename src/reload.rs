@@ -35,10 +35,9 @@ pub fn spawn(running: Arc<Running>, settings_file: PathBuf) -> notify::Result<to
             let _ = wake.send(());
         }
     })?;
-    let files = running.watched_files(&settings_file);
-    let mut loaded = Fingerprint::of(&files);
+    let mut loaded = Fingerprint::of(running.watched_files(&settings_file));
     let mut watched = BTreeSet::new();
-    watch_dirs(&mut debouncer, &mut watched, &files);
+    watch_dirs(&mut debouncer, &mut watched, &loaded.files);
     let mut stop = running.shutdown_signal();
     let task = tokio::spawn(async move {
         let mut hangup = hangup_signals();
@@ -59,7 +58,7 @@ pub fn spawn(running: Arc<Running>, settings_file: PathBuf) -> notify::Result<to
             let attempt = tokio::task::spawn_blocking(move || {
                 // Taken before the reload reads the files: a change made in between is seen by
                 // the next event, never lost.
-                let now = Fingerprint::of(&r.watched_files(&file));
+                let now = Fingerprint::of(r.watched_files(&file));
                 if !forced && now == previous {
                     return (now, None);
                 }
@@ -68,14 +67,15 @@ pub fn spawn(running: Arc<Running>, settings_file: PathBuf) -> notify::Result<to
             })
             .await;
             let Ok((now, outcome)) = attempt else { continue };
+            match outcome {
+                None => tracing::debug!("configuration files unchanged; not reloaded"),
+                // The files the new settings name: those the fingerprint was just taken of.
+                Some(true) => watch_dirs(&mut debouncer, &mut watched, &now.files),
+                Some(false) => {}
+            }
             // Also after a refused reload: the same broken bytes are not tried again on every
             // unrelated event in the directory.
             loaded = now;
-            match outcome {
-                None => tracing::debug!("configuration files unchanged; not reloaded"),
-                Some(true) => watch_dirs(&mut debouncer, &mut watched, &running.watched_files(&settings_file)),
-                Some(false) => {}
-            }
         }
         drop(debouncer);
         drop(tx);
@@ -92,16 +92,18 @@ fn may_change(kind: &EventKind) -> bool {
     }
 }
 
-/// The bytes a reload would read, as one digest per file (`None`: the file cannot be read, as in
-/// the middle of a swap).
+/// The files a reload would read, and a digest of each one's bytes (`None`: the file cannot be
+/// read, as in the middle of a swap).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint(Vec<(PathBuf, Option<[u8; 32]>)>);
+struct Fingerprint {
+    files: Vec<PathBuf>,
+    digests: Vec<Option<[u8; 32]>>,
+}
 
 impl Fingerprint {
-    fn of(files: &[PathBuf]) -> Fingerprint {
-        Fingerprint(
-            files.iter().map(|f| (f.clone(), std::fs::read(f).ok().map(|b| Sha256::digest(b).into()))).collect(),
-        )
+    fn of(files: Vec<PathBuf>) -> Fingerprint {
+        let digests = files.iter().map(|f| std::fs::read(f).ok().map(|b| Sha256::digest(b).into())).collect();
+        Fingerprint { files, digests }
     }
 }
 
@@ -177,15 +179,15 @@ mod tests {
         let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
         std::fs::write(&a, "x: 1\n").unwrap();
         std::fs::write(&b, "y: 1\n").unwrap();
-        let files = [a.clone(), b.clone()];
-        let first = Fingerprint::of(&files);
+        let files = vec![a.clone(), b.clone()];
+        let first = Fingerprint::of(files.clone());
         std::fs::write(&a, "x: 1\n").unwrap();
-        assert_eq!(Fingerprint::of(&files), first, "same bytes written again");
+        assert_eq!(Fingerprint::of(files.clone()), first, "same bytes written again");
         std::fs::write(&b, "y: 2\n").unwrap();
-        let changed = Fingerprint::of(&files);
+        let changed = Fingerprint::of(files.clone());
         assert_ne!(changed, first);
         std::fs::remove_file(&a).unwrap();
-        assert_ne!(Fingerprint::of(&files), changed, "a file gone");
-        assert_ne!(Fingerprint::of(&files[1..]), Fingerprint::of(&files), "another set of files");
+        assert_ne!(Fingerprint::of(files.clone()), changed, "a file gone");
+        assert_ne!(Fingerprint::of(files[1..].to_vec()), Fingerprint::of(files), "another set of files");
     }
 }
