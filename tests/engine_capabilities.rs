@@ -499,3 +499,74 @@ list: { call: { method: GET, url: /users }, records: "$.items[*]", paging: { sty
     assert_eq!(changed.body["scimType"], "mutability");
     assert!(stub.take().iter().all(|r| r.method == "GET"), "nothing was written");
 }
+
+/// A create step marked `read_back: false` answers with its own record, saving the read-back,
+/// unless something changed the record after it: a later step, or a trigger, that ran.
+#[tokio::test]
+async fn a_complete_create_answer_is_not_read_back_unless_changed_after() {
+    let stub = Stub::start().await;
+    let users = r#"
+id: { read: $.id }
+attributes:
+  - { scim: userName, native: login }
+  - { scim: displayName, native: name }
+  - { scim: title, native: title, create: false }
+  - { scim: active, native: enabled }
+get: [{ method: GET, url: "/users/{id}" }]
+create:
+  - { name: create user, method: POST, url: /users, body: "{doc}", capture: { new_id: $.id }, read_back: false }
+  - { name: set title, when: scim.title, method: PUT, url: "/users/{new_id}/title", body: { title: "{scim.title}" } }
+update: { style: put, steps: [{ method: PUT, url: "/users/{id}", body: "{doc}" }] }
+delete: [{ method: DELETE, url: "/users/{id}" }]
+list: { call: { method: GET, url: /users }, records: "$.items[*]", paging: { style: offset, max_limit: 10 } }
+triggers:
+  - attribute: active
+    equals: false
+    on_create: true
+    steps: [{ name: disable user, method: POST, url: "/users/{id}/disable" }]
+"#;
+    let gw = Gateway::start(&mapping("", users, PLAIN_GROUPS), &stub).await;
+
+    // Nothing ran after the create: its answer is the SCIM answer, and no GET is sent (the stub
+    // has no record to read, so a read-back would fail the request).
+    let answer = json!({"id": "u1", "login": "ann", "name": "Ann (as stored)", "enabled": true});
+    stub.on("POST", "/api/users", Reply::json(201, answer));
+    let created = gw.post("/Users", scim_user("ann", json!({"displayName": "Ann", "active": true}))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(stub.take_lines(), ["POST /api/users"]);
+    assert_eq!(created.body["id"], "u1");
+    assert_eq!(created.body["displayName"], "Ann (as stored)");
+    assert_eq!(created.body["active"], true);
+
+    // A later step ran: the create answer is stale, the record is read back.
+    stub.on("POST", "/api/users", Reply::json(201, json!({"id": "u2", "login": "bob", "enabled": true})));
+    stub.on("PUT", "/api/users/u2/title", Reply::empty(204));
+    stub.get_json("/api/users/u2", json!({"id": "u2", "login": "bob", "title": "Eng", "enabled": true}));
+    let created = gw.post("/Users", scim_user("bob", json!({"title": "Eng", "active": true}))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(stub.take_lines(), ["POST /api/users", "PUT /api/users/u2/title", "GET /api/users/u2"]);
+    assert_eq!(created.body["title"], "Eng");
+
+    // A trigger wrote after the create: read back too.
+    stub.on("POST", "/api/users", Reply::json(201, json!({"id": "u3", "login": "cy", "enabled": true})));
+    stub.on("POST", "/api/users/u3/disable", Reply::empty(204));
+    stub.get_json("/api/users/u3", json!({"id": "u3", "login": "cy", "enabled": false}));
+    let created = gw.post("/Users", scim_user("cy", json!({"active": false}))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(stub.take_lines(), ["POST /api/users", "POST /api/users/u3/disable", "GET /api/users/u3"]);
+    assert_eq!(created.body["active"], false);
+}
+
+/// Without `read_back: false` a create answer, however complete it looks, is only where the new
+/// id is found: the record is read back, so an answer that leaves fields out cannot lose them.
+#[tokio::test]
+async fn a_create_answer_is_read_back_by_default() {
+    let stub = Stub::start().await;
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, PLAIN_GROUPS), &stub).await;
+    stub.on("POST", "/api/users", Reply::json(201, json!({"id": "u1", "login": "ann"})));
+    stub.get_json("/api/users/u1", json!({"id": "u1", "login": "ann", "name": "Ann"}));
+    let created = gw.post("/Users", scim_user("ann", json!({"displayName": "Ann"}))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(stub.take_lines(), ["POST /api/users", "GET /api/users/u1"]);
+    assert_eq!(created.body["displayName"], "Ann");
+}

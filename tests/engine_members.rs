@@ -382,3 +382,36 @@ async fn a_member_write_s_answer_is_not_held() {
     assert!(r.status >= 400, "{:?}", r.body);
     assert!(r.detail().contains("u1 owns the team"), "{}", r.detail());
 }
+
+/// A group created with members is read back even when its create answer is complete: the
+/// member writes came after that answer. Created empty, the answer stands.
+#[tokio::test]
+async fn a_group_created_with_members_is_read_back() {
+    let stub = Stub::start().await;
+    let groups = groups_with(TEAM_MEMBERS, "/teams").replace(
+        r#"create: [{ name: create group, method: POST, url: "/teams", body: "{doc}" }]"#,
+        r#"create: [{ name: create group, method: POST, url: "/teams", body: "{doc}", read_back: false }]"#,
+    );
+    assert!(groups.contains("read_back"), "the mapping's create is replaced");
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups), &stub).await;
+
+    stub.on("POST", "/api/teams", Reply::json(201, json!({"id": "g1", "name": "eng", "users": []})));
+    let created = gw.post("/Groups", scim_group("eng", json!({}))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(stub.take_lines(), ["POST /api/teams"]);
+    assert_eq!(created.body["displayName"], "eng");
+    assert!(member_values(&created).is_empty(), "{:?}", created.body);
+
+    stub.on("POST", "/api/teams", Reply::json(201, json!({"id": "g2", "name": "ops", "users": []})));
+    stub.on("PUT", "/api/teams/g2/users", Reply::empty(200));
+    stub.get_json("/api/teams/g2", json!({"id": "g2", "name": "ops", "users": [{"id": "u1"}]}));
+    let created = gw.post("/Groups", scim_group("ops", add_members(&["u1"]))).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert_eq!(stub.take_lines(), ["POST /api/teams", "PUT /api/teams/g2/users", "GET /api/teams/g2"]);
+    assert_eq!(member_values(&created), ["u1"]);
+}
+
+fn add_members(ids: &[&str]) -> Value {
+    let values: Vec<Value> = ids.iter().map(|i| json!({"value": i})).collect();
+    json!({ "members": values })
+}

@@ -255,6 +255,39 @@ fn variable_of_another_update_style() {
 }
 
 #[test]
+fn read_back_outside_create() {
+    case(
+        "read_back_outside_create",
+        &[(
+            "    - { method: DELETE, url: \"/users/{id}\" }",
+            "    - { method: DELETE, url: \"/users/{id}\", read_back: false }",
+        )],
+    );
+}
+
+#[test]
+fn read_back_on_a_for_each_step() {
+    case(
+        "read_back_on_a_for_each_step",
+        &[("      for_each: scim.groups\n", "      for_each: scim.groups\n      read_back: false\n")],
+    );
+}
+
+#[test]
+fn read_back_with_get_captures() {
+    case(
+        "read_back_with_get_captures",
+        &[
+            (
+                "    - { method: GET, url: \"/users/{id}\" }",
+                "    - { method: GET, url: \"/users/{id}\", capture: { seen: $.x } }",
+            ),
+            ("      capture: { new_id: $.id }\n", "      capture: { new_id: $.id }\n      read_back: false\n"),
+        ],
+    );
+}
+
+#[test]
 fn item_outside_for_each() {
     case("item_outside_for_each", &[("      for_each: scim.groups\n", "")]);
 }

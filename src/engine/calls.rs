@@ -91,6 +91,8 @@ pub struct Outcome {
     pub last: Option<Value>,
     /// How many writes (non-GET/HEAD calls) succeeded.
     pub writes: usize,
+    /// The record is the answer of a `read_back: false` step, and no step ran after it.
+    pub complete: bool,
 }
 
 impl Runner {
@@ -362,6 +364,8 @@ impl Runner {
                     continue;
                 }
             }
+            // Whatever this step does, a record chosen before it no longer shows the final state.
+            out.complete = false;
             let is_write = !matches!(call.method, Method::GET | Method::HEAD);
             if let Some(each) = &call.for_each {
                 let items = match expr::eval(each, scope, lookups).await.map_err(|e| eval_error(&call.name, e))? {
@@ -428,6 +432,7 @@ impl Runner {
                 None if !record_chosen => out.last = Some(json),
                 None => {}
             }
+            out.complete = call.complete;
         }
         Ok(out)
     }

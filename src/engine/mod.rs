@@ -694,7 +694,8 @@ impl Target for MappedTarget {
         }
         let doc = convert::create_doc(res, &resource, schema, &scope, &resolver).await?;
         scope.insert("doc".into(), doc);
-        // The answer serves only for the new id (and captures): read as a record, not whole.
+        // The answer gives the new id (and captures), and is the record when a step says it is
+        // complete: read as a record, not whole.
         let out = self.runner.run_read("create", &res.create, &mut scope, &resolver, self.read_keys(kind)).await?;
         let native_id = match scope.get("id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
@@ -702,6 +703,9 @@ impl Target for MappedTarget {
                 ScimError::bad_gateway(format!("the application's create answer has no id at {}", res.id.read.as_str()))
             })?,
         };
+        // Only the record of the id just assigned; an answer naming another cannot stand for it.
+        let answered =
+            out.last.filter(|r| out.complete && convert::native_id(res, r).as_deref() == Some(native_id.as_str()));
         scope.insert("id".into(), Value::String(native_id.clone()));
         let partial = |mut e: ScimError| {
             e.detail = format!(
@@ -711,17 +715,21 @@ impl Target for MappedTarget {
             );
             e
         };
-        self.run_triggers(kind, &scope, None, &resource, true).await.map_err(partial)?;
-        self.run_triggers(kind, &scope, None, &resource, false).await.map_err(partial)?;
+        let mut changed_since = self.run_triggers(kind, &scope, None, &resource, true).await.map_err(partial)?;
+        changed_since += self.run_triggers(kind, &scope, None, &resource, false).await.map_err(partial)?;
         if kind == ResourceKind::Group {
             let members: Vec<String> = self.member_ids(&resource).into_iter().collect();
             if !members.is_empty() {
                 self.write_members(&scope, members.clone(), vec![], Some(members)).await.map_err(partial)?;
+                changed_since += 1;
             }
         }
-        let record = self.read_record(kind, &native_id, true).await.map_err(partial)?.ok_or_else(|| {
-            ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
-        })?;
+        let record = match answered {
+            Some(record) if changed_since == 0 => record,
+            _ => self.read_record(kind, &native_id, true).await.map_err(partial)?.ok_or_else(|| {
+                ScimError::bad_gateway(format!("the application does not find the {} it just created", kind.name()))
+            })?,
+        };
         Ok(self.full_resource(kind, &native_id, record, true).await?.0)
     }
 

@@ -155,6 +155,8 @@ pub struct Call {
     pub accept: Vec<u16>,
     pub expect: Vec<u16>,
     pub record: Option<JsonPath>,
+    /// This create step's record is complete: no read-back is needed (`read_back: false`).
+    pub complete: bool,
 }
 
 impl Call {
@@ -760,8 +762,24 @@ impl Compiler<'_> {
                 }
             }
         }
+        let complete = s.read_back.as_ref().is_some_and(|r| !r.value);
+        if let Some(r) = &s.read_back {
+            let misplaced = if ctx != Ctx::Create {
+                Some("`read_back` is a key of create steps: only a create reads its new record back")
+            } else if complete && s.for_each.is_some() {
+                Some("`read_back: false` cannot be on a `for_each` step: its answers are not a record")
+            } else {
+                None
+            };
+            if let Some(message) = misplaced {
+                self.d.at(r, 0, if r.value { 4 } else { 5 }, message, None);
+                ok = false;
+            }
+        }
         let record = match &s.record {
             Some(r) => Some(self.jsonpath(r)?),
+            // A complete answer is the record itself.
+            None if complete => JsonPath::parse("$").ok(),
             None => None,
         };
         let method = match s.method {
@@ -788,6 +806,7 @@ impl Compiler<'_> {
                 accept: s.accept.clone(),
                 expect: s.expect.clone(),
                 record,
+                complete,
             },
             names,
         ))
@@ -975,6 +994,13 @@ impl Compiler<'_> {
         }
         let get = self.steps(&r.get, Ctx::Get);
         let create = self.steps(&r.create, Ctx::Create);
+        if r.get.iter().any(|g| !g.capture.is_empty() || !g.capture_all.is_empty()) {
+            for flag in r.create.iter().filter_map(|c| c.read_back.as_ref()).filter(|f| !f.value) {
+                let help = "leave `read_back` out, so that the new record is read with `get`".to_owned();
+                let message = "`read_back: false`: the `get` steps capture values into the record (`$._`), which no create answer holds";
+                self.d.at(flag, 0, 5, message, Some(help));
+            }
+        }
         let delete = self.steps(&r.delete, Ctx::Delete);
         let update_steps = self.steps(&r.update.steps, Ctx::Update(r.update.style));
         let list_call = self.single_call(&r.list.call, Ctx::List);

@@ -373,6 +373,13 @@ pub struct CallSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub record: Option<Text>,
+    /// Create steps only. `false` says this step's answer (at `record`, else the whole answer) is
+    /// the new record as complete as `get` would read it, so the create answers from it instead
+    /// of reading the record back; it is still read back when a later step, a trigger or a
+    /// member write ran. Default `true`.
+    #[serde(default)]
+    #[schemars(with = "Option<bool>")]
+    pub read_back: Option<Spanned<bool>>,
 }
 
 /// A body template as written, every value with its location so that an error in a string deep
