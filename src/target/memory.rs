@@ -1,15 +1,17 @@
 //! The `memory` target: users and groups held in process, lost on restart.
 //!
 //! For trying the gateway and for tests, not for production. Lookups by `id`, `userName`,
-//! `externalId` and group `displayName` are indexed, so equality filters and reads stay O(1) as the
-//! store grows; other filters scan in creation order.
+//! `externalId` and group `displayName` are indexed, so equality filters and reads stay
+//! O(1) as the store grows; other filters scan in creation order. The indexes are sharded (see
+//! [`ShardedMap`]) so that no single insert rehashes all of them under the write lock.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::sharded::ShardedMap;
 use super::{ListPage, ListQuery, Patched, RequestCtx, Target};
 use crate::scim::filter::{self, AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::patch::{self, PatchRequest};
@@ -27,18 +29,18 @@ struct Store {
     users: Collection,
     groups: Collection,
     /// member id → ids of the groups listing it.
-    member_of: HashMap<String, BTreeSet<String>>,
+    member_of: ShardedMap<BTreeSet<String>>,
 }
 
 #[derive(Default)]
 struct Collection {
-    by_id: HashMap<String, Entry>,
+    by_id: ShardedMap<Entry>,
     /// Creation order, for stable paging.
     order: BTreeMap<u64, String>,
     /// Lower-cased `userName` (users) or `displayName` (groups) → ids.
-    by_name: HashMap<String, BTreeSet<String>>,
+    by_name: ShardedMap<BTreeSet<String>>,
     /// `externalId` (case-exact) → ids.
-    by_external_id: HashMap<String, BTreeSet<String>>,
+    by_external_id: ShardedMap<BTreeSet<String>>,
 }
 
 struct Entry {
@@ -73,7 +75,7 @@ impl Collection {
     }
 
     fn unindex(&mut self, kind: ResourceKind, id: &str, r: &Resource) {
-        fn drop_from(map: &mut HashMap<String, BTreeSet<String>>, key: &str, id: &str) {
+        fn drop_from(map: &mut ShardedMap<BTreeSet<String>>, key: &str, id: &str) {
             if let Some(set) = map.get_mut(key) {
                 set.remove(id);
                 if set.is_empty() {

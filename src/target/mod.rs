@@ -5,6 +5,7 @@
 //! forwards the resources; it never sees raw HTTP.
 
 pub mod memory;
+mod sharded;
 
 use std::sync::Arc;
 
