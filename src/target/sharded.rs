@@ -9,6 +9,7 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 use std::ops::Index;
 
 /// A power of two: the shard is the hash's top bits.
@@ -25,19 +26,10 @@ impl<V> Default for ShardedMap<V> {
 }
 
 /// Picks the shard only, so it needs to spread keys, not resist chosen ones: each shard hashes
-/// its keys again with the standard, seeded hasher. Eight bytes at a time (as FxHash does), since
-/// it runs on every lookup; the top bits, which mix all of the key.
+/// its keys again with the standard, seeded hasher. foldhash's fixed-seed fast hash runs on every
+/// lookup at a few instructions per word; its top bits mix all of the key.
 fn shard_of(key: &str) -> usize {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mix = |h: u64, word: u64| (h.rotate_left(5) ^ word).wrapping_mul(K);
-    let chunks = key.as_bytes().chunks_exact(8);
-    let tail = chunks.remainder();
-    let mut h = chunks.fold(key.len() as u64, |h, c| mix(h, u64::from_le_bytes(c.try_into().unwrap_or_default())));
-    if !tail.is_empty() {
-        let mut last = [0u8; 8];
-        last[..tail.len()].copy_from_slice(tail);
-        h = mix(h, u64::from_le_bytes(last));
-    }
+    let h = foldhash::fast::FixedState::default().hash_one(key);
     (h >> (64 - SHARDS.trailing_zeros())) as usize
 }
 
