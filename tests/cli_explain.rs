@@ -17,6 +17,7 @@ const ENTRA_PATCH: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:
     {"op":"Replace","path":"name.familyName","value":"Q"},
     {"op":"Replace","path":"active","value":"True"}]}"#;
 const ENTRA_DISABLE: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}"#;
+const ENTRA_WORK_EMAIL: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"emails[type eq \"work\"].value","value":"jane@work.example"}]}"#;
 const OKTA_DISABLE: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}"#;
 
 /// Okta's group rename: no path, the group's id and new name as the value.
@@ -306,12 +307,21 @@ fn scim() {
     );
     assert!(create.contains("authorization: Bearer ••••"), "{create}");
 
-    // What reaches the application is clean RFC 7644: a full replace with real booleans.
+    // What reaches the application is clean RFC 7644: Entra's PATCH of attributes mapped one to
+    // one is sent on as one PATCH, with real booleans and no read first.
     let e = ask(m, "PATCH", "/Users/u-1", Some(ENTRA_PATCH), SCIM);
+    assert_eq!(e.calls()[..1], ["PATCH /scim/v2/Users/u-1"], "{}", e.text);
+    let patch = e.call(1);
+    assert!(patch.contains(r#""path": "displayName""#) && patch.contains(r#""path": "name.familyName""#), "{patch}");
+    assert!(patch.contains(r#""value": true"#) && !patch.contains(r#""True""#), "{patch}");
+    assert!(patch.contains("[step: patch user; users update, PATCH forwarded]"), "{patch}");
+    assert!(!patch.contains("vars.user_schemas"), "{patch}");
+    assert!(patch.contains("`name` ← scim `name`") && patch.contains("`active` ← scim `active`"), "{patch}");
+    // A value-filtered path is applied here: the whole user is read and replaced.
+    let e = ask(m, "PATCH", "/Users/u-1", Some(ENTRA_WORK_EMAIL), SCIM);
     assert_eq!(e.calls()[..2], ["GET /scim/v2/Users/u-1", "PUT /scim/v2/Users/u-1"], "{}", e.text);
     let put = e.call(2);
-    assert!(put.contains(r#""displayName": "Jane Q""#) && put.contains(r#""familyName": "Q""#), "{put}");
-    assert!(put.contains(r#""active": true"#) && !put.contains(r#""True""#), "{put}");
+    assert!(put.contains(r#""value": "jane@work.example""#) && put.contains(r#""type": "work""#), "{put}");
 
     let e = ask(m, "PATCH", "/Groups/g-1", Some(&okta_rename("g-1")), SCIM);
     assert_eq!(writes(&e), ["PATCH /scim/v2/Groups/g-1"], "{}", e.text);
@@ -323,8 +333,10 @@ fn scim() {
 
     for body in [ENTRA_DISABLE, OKTA_DISABLE] {
         let e = ask(m, "PATCH", "/Users/u-1", Some(body), SCIM);
-        assert_eq!(writes(&e), ["PUT /scim/v2/Users/u-1"], "{}", e.text);
-        assert!(e.call_to("PUT /scim/v2/Users/u-1").contains(r#""active": false"#), "{}", e.text);
+        assert_eq!(writes(&e), ["PATCH /scim/v2/Users/u-1"], "{}", e.text);
+        let patch = e.call_to("PATCH /scim/v2/Users/u-1");
+        assert!(patch.contains("false") && patch.contains("`active` ← scim `active`"), "{}", e.text);
+        assert!(!e.text.contains("in no call above"), "{}", e.text);
     }
 
     let e = ask(m, "DELETE", "/Users/u-1", None, SCIM);

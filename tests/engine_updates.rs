@@ -212,6 +212,86 @@ async fn put_style_writes_back_the_whole_record() {
     );
 }
 
+/// `forward_patch`: a PATCH whose operations name only attributes mapped one to one is sent on as
+/// one PATCH with native names, without reading the record; the answer is the new state when it
+/// is the record, and is read back when it is not. Anything else takes the read-modify-write path.
+#[tokio::test]
+async fn forward_patch_sends_the_operations_when_every_attribute_maps_one_to_one() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: userName }
+  - { scim: displayName, native: displayName }
+  - { scim: title, native: jobTitle }
+  - { scim: emails, native: emails }
+  - { scim: nickName, native: nick, to_native: [lower] }"#,
+        r#"  style: put
+  steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }]
+  forward_patch:
+    - name: patch user
+      method: PATCH
+      url: "/users/{id}"
+      body: { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: "{operations}" }"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    let record = |title: &str, name: &str| {
+        json!({"id": "u1", "userName": "ann", "displayName": name, "jobTitle": title, "nick": "an",
+               "emails": [{"value": "ann@example.com", "type": "work"}]})
+    };
+
+    // Forwarded; the application echoes the record.
+    stub.on("PATCH", "/api/users/u1", Reply::json(200, record("Lead", "Ann B")));
+    let r = gw
+        .patch(
+            "/Users/u1",
+            json!([
+                {"op": "Replace", "path": "title", "value": "Lead"},
+                {"op": "replace", "value": {"displayName": "Ann B"}}
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["PATCH /api/users/u1"]);
+    assert_eq!(
+        seen[0].json(),
+        &json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "jobTitle", "value": "Lead"},
+            {"op": "replace", "value": {"displayName": "Ann B"}}
+        ]})
+    );
+    assert_eq!((r.body["title"].as_str(), r.body["displayName"].as_str()), (Some("Lead"), Some("Ann B")));
+
+    // Forwarded; an answer without the record is followed by a read.
+    stub.on("PATCH", "/api/users/u1", Reply::empty(204));
+    stub.get_json("/api/users/u1", record("Staff", "Ann B"));
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "title", "value": "Staff"}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(stub.take_lines(), ["PATCH /api/users/u1", "GET /api/users/u1"]);
+    assert_eq!(r.body["title"], "Staff");
+
+    // A value filter, or an attribute with a transform: read, apply here, write back.
+    stub.on("PUT", "/api/users/u1", Reply::empty(200));
+    for ops in [
+        json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@example.com"}]),
+        json!([{"op": "replace", "path": "title", "value": "X"}, {"op": "replace", "path": "nickName", "value": "B"}]),
+    ] {
+        let r = gw.patch("/Users/u1", ops.clone()).await;
+        assert_eq!(r.status, 200, "{ops}: {:?}", r.body);
+        assert_eq!(stub.take_lines(), ["GET /api/users/u1", "PUT /api/users/u1", "GET /api/users/u1"], "{ops}");
+    }
+
+    // A bad value is refused as before, after the read that gives the 404 precedence.
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "title", "value": 7}])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{:?}", r.body);
+    assert_eq!(stub.take_lines(), ["GET /api/users/u1"]);
+
+    // The application's 404 is the IdP's 404.
+    let r = gw.patch("/Users/u2", json!([{"op": "replace", "path": "title", "value": "Lead"}])).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    assert_eq!(stub.take_lines(), ["PATCH /api/users/u2"]);
+}
+
 /// DataHub-style aspects: one upsert per changed top-level key, carrying the whole aspect with
 /// its computed companions refreshed; nothing is written when nothing changed.
 #[tokio::test]

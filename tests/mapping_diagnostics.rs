@@ -348,6 +348,38 @@ fn warning_for_groups_without_members() {
     assert_snapshot("warning_for_groups_without_members", &warnings.render());
 }
 
+/// `forward_patch` steps have the operations, not the record: reading it is an error that says why.
+#[test]
+fn forward_patch_reading_the_record() {
+    case(
+        "forward_patch_reading_the_record",
+        &[(
+            "      - { method: PATCH, url: \"/users/{id}\", body: \"{changes}\" }\n",
+            "      - { method: PATCH, url: \"/users/{id}\", body: \"{changes}\" }\n    forward_patch:\n      - { method: PATCH, url: \"/users/{id}\", body: \"{doc}\" }\n",
+        )],
+    );
+}
+
+/// `forward_patch` where no attribute is mapped one to one would never run: a warning at the key.
+#[test]
+fn warning_for_forward_patch_without_plain_attributes() {
+    let src = edited(&[
+        (
+            "    - { scim: displayName, native: name }\n",
+            "    - { scim: displayName, native: name, to_native: [trim] }\n",
+        ),
+        (
+            "      - { method: PUT, url: \"/teams/{id}\", body: \"{doc}\" }\n",
+            "      - { method: PUT, url: \"/teams/{id}\", body: \"{doc}\" }\n    forward_patch:\n      - { method: PATCH, url: \"/teams/{id}\", body: { Operations: \"{operations}\" } }\n",
+        ),
+    ]);
+    let name = "warning_for_forward_patch_without_plain_attributes";
+    let (m, warnings) = compile_str(&format!("{name}.yaml"), &src).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert!(!warnings.has_errors());
+    assert!(m.groups.update.forward.as_ref().is_some_and(|f| f.attrs.is_empty()));
+    assert_snapshot(name, &warnings.render());
+}
+
 // === the command line ===
 
 /// `scimgate check` prints every problem of every file, an `ok` line per good file, and fails.

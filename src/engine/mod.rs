@@ -10,6 +10,7 @@
 pub mod bench_support;
 pub mod calls;
 mod convert;
+mod forward;
 mod lookup;
 mod paging;
 mod record_keys;
@@ -327,6 +328,12 @@ impl MappedTarget {
         let res = self.res(kind);
         let schema = self.schema(kind);
         let native_id = self.native_of(kind, scim_id)?;
+        if let Change::Patch(p) = &change
+            && let Some(fwd) = &res.update.forward
+            && let Some(operations) = forward::operations(fwd, schema, scim_id, p)
+        {
+            return self.forward_patch(kind, scim_id, native_id, &fwd.steps, operations).await;
+        }
         let fast = match &change {
             Change::Patch(p) if kind == ResourceKind::Group => {
                 member_only_delta(p, &self.res(ResourceKind::User).id.encoding)
@@ -458,6 +465,34 @@ impl MappedTarget {
                 .read_record(kind, &native_id, false)
                 .await
                 .map_err(|e| after_writes(e, writes))?
+                .ok_or_else(|| Self::not_found(kind, scim_id))?,
+        };
+        Ok(Patched::Resource(self.to_scim(kind, confirmed).await?.0))
+    }
+
+    /// Sends a PATCH's operations on through `update.forward_patch` (see `forward`). The answer is
+    /// the new state when it is the record; otherwise the record is read back.
+    async fn forward_patch(
+        &self,
+        kind: ResourceKind,
+        scim_id: &str,
+        native_id: String,
+        steps: &[crate::mapping::compile::Call],
+        operations: Vec<Value>,
+    ) -> Result<Patched, ScimError> {
+        let mut scope = self.runner.scope();
+        scope.insert("id".into(), Value::String(native_id.clone()));
+        scope.insert("operations".into(), Value::Array(operations));
+        let out = self.runner.run_read("update", steps, &mut scope, &self.resolver(), self.read_keys(kind)).await?;
+        if kind == ResourceKind::Group {
+            return Ok(Patched::Applied);
+        }
+        let confirmed = match out.last {
+            Some(v) if convert::native_id(self.res(kind), &v).as_deref() == Some(native_id.as_str()) => v,
+            _ => self
+                .read_record(kind, &native_id, false)
+                .await
+                .map_err(|e| after_writes(e, out.writes))?
                 .ok_or_else(|| Self::not_found(kind, scim_id))?,
         };
         Ok(Patched::Resource(self.to_scim(kind, confirmed).await?.0))

@@ -130,7 +130,8 @@ impl Keys {
             keys.path(m.records.top_key());
         }
         let filter_steps = res.filters.iter().flat_map(|r| &r.steps);
-        for call in res.get.iter().chain(&res.create).chain(&res.update.steps).chain(filter_steps) {
+        let forward = res.update.forward.iter().flat_map(|f| &f.steps);
+        for call in res.get.iter().chain(&res.create).chain(&res.update.steps).chain(forward).chain(filter_steps) {
             keys.call(call);
         }
         for rule in &res.filters {

@@ -203,6 +203,18 @@ pub struct Update {
     pub style: UpdateStyle,
     pub clear_with: Option<Value>,
     pub steps: Vec<Call>,
+    /// `forward_patch`, when given.
+    pub forward: Option<ForwardPatch>,
+}
+
+/// Steps that receive a SCIM PATCH's own operations, and the attributes they may name.
+#[derive(Debug, Clone)]
+pub struct ForwardPatch {
+    pub steps: Vec<Call>,
+    /// The attributes mapped one to one: SCIM top-level name as [`top_name`] spells it (core
+    /// attributes without their URN) → the native name, spelt as a SCIM attribute path
+    /// (`jobTitle`, `urn:…:enterprise:2.0:User:manager`).
+    pub attrs: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -322,6 +334,8 @@ enum Ctx {
     Create,
     /// The update style decides which description of the change the steps receive.
     Update(UpdateStyle),
+    /// `update.forward_patch`: the PATCH operations, no record.
+    ForwardPatch,
     Delete,
     List,
     Filter,
@@ -342,6 +356,7 @@ impl Ctx {
             Ctx::Update(UpdateStyle::MergePatch) => &["vars", "id", "scim", "old", "doc", "record", "changes"],
             Ctx::Update(UpdateStyle::Put) => &["vars", "id", "scim", "old", "doc", "record"],
             Ctx::Update(UpdateStyle::PerKey) => &["vars", "id", "scim", "old", "doc", "record", "key", "value"],
+            Ctx::ForwardPatch => &["vars", "id", "operations"],
             Ctx::List => &["vars", "limit", "offset", "page", "cursor"],
             Ctx::Filter => &["vars", "value", "filter", "with_members", "limit", "offset", "page", "cursor"],
             Ctx::Trigger => &["vars", "id", "scim", "record", "value"],
@@ -358,6 +373,10 @@ impl Ctx {
             (Ctx::Update(_), "patch") => "`patch` is given to update steps of `style: json_patch` only",
             (Ctx::Update(_), "changes") => "`changes` is given to update steps of `style: merge_patch` only",
             (Ctx::Update(_), "key" | "value") => "`key` and `value` are given to update steps of `style: per_key` only",
+            (Ctx::Update(_), "operations") => "`operations` is given to `update.forward_patch` steps only",
+            (Ctx::ForwardPatch, "scim" | "old" | "doc" | "record" | "patch" | "changes" | "key" | "value") => {
+                "`forward_patch` steps send the PATCH's `operations` without reading the record first"
+            }
             (Ctx::MembersWrite(MemberMode::Batch), "member") => {
                 "`member` is given to `mode: each` writes; use `members`"
             }
@@ -1100,7 +1119,9 @@ impl Compiler<'_> {
             (Some(m), ResourceKind::Group) => self.members(m),
             (None, _) => None,
         };
-        let update = Update { style: r.update.style, clear_with: r.update.clear_with.clone(), steps: update_steps };
+        let forward = self.forward_patch(kind, &r.update.forward_patch, &attrs, &triggers);
+        let update =
+            Update { style: r.update.style, clear_with: r.update.clear_with.clone(), steps: update_steps, forward };
         Some(Resource {
             kind,
             id: Id { read: id_read?, template: id_template, encoding: r.id.encoding },
@@ -1115,6 +1136,49 @@ impl Compiler<'_> {
             triggers,
             members,
         })
+    }
+
+    /// Compiles `update.forward_patch`, with the attributes its operations may name; warns when
+    /// there are none, since the steps would then never run.
+    fn forward_patch(
+        &mut self,
+        kind: ResourceKind,
+        specs: &[CallSpec],
+        attrs: &[Attr],
+        triggers: &[Trigger],
+    ) -> Option<ForwardPatch> {
+        if specs.is_empty() {
+            return None;
+        }
+        let steps = self.steps(specs, Ctx::ForwardPatch);
+        let attrs = forwardable(kind, attrs, triggers);
+        if attrs.is_empty() {
+            let section = kind.endpoint().to_lowercase();
+            let help = "forwarding needs attributes mapped one to one: `{ scim: title, native: jobTitle }`, with no \
+                        transform, `from`, `value`, `select`, trigger or `immutable`"
+                .to_owned();
+            self.warning_at_key(
+                &[&section, "update", "forward_patch"],
+                "no attribute is mapped one to one, so `forward_patch` is never used",
+                help,
+            );
+        }
+        Some(ForwardPatch { steps, attrs })
+    }
+
+    /// A warning at the key at `path`, or about the whole file.
+    fn warning_at_key(&mut self, path: &[&str], message: &str, help: String) {
+        match Outline::parse(&self.d.source).and_then(|o| o.key(path)) {
+            Some((pos, len)) => {
+                self.d.at_line(pos.line, pos.column, message);
+                if let Some(last) = self.d.items.last_mut() {
+                    last.severity = Severity::Warning;
+                    last.len = len;
+                    last.help = Some(help);
+                }
+            }
+            None => self.d.general(message),
+        }
     }
 
     /// An error at the key at `path` (found in the source text), or about the whole file.
@@ -1373,6 +1437,65 @@ fn mark_create_only(schema: &mut ResourceSchema, r: &Resource) {
             def.mutability = Mutability::Immutable;
         }
     }
+}
+
+/// The attributes whose PATCH operations `forward_patch` may carry: those written by exactly one
+/// attribute mapping that renames the whole SCIM attribute to one native key and does nothing
+/// else, so that the application applying the operation to its record does what the gateway's
+/// read-modify-write would. Group `members` never qualify: they have their own steps.
+fn forwardable(kind: ResourceKind, attrs: &[Attr], triggers: &[Trigger]) -> HashMap<String, String> {
+    let core = kind.core_schema().to_ascii_lowercase();
+    let name_of = |p: &PatchPath| {
+        let n = top_name(p);
+        match n.strip_prefix(core.as_str()).and_then(|rest| rest.strip_prefix(':')) {
+            Some(plain) => plain.to_owned(),
+            None => n,
+        }
+    };
+    let mut out = HashMap::new();
+    for a in attrs {
+        let Some(src) = &a.scim else { continue };
+        let PatchPath::Attr(path) = &src.path else { continue };
+        let name = name_of(&src.path);
+        let plain = a.to_native.is_empty()
+            && a.to_scim.is_empty()
+            && a.from.is_none()
+            && a.value.is_none()
+            && a.select.is_none()
+            && a.element.is_empty()
+            && !a.immutable
+            && path.sub.is_none();
+        let alone = attrs.iter().filter(|b| b.scim.as_ref().is_some_and(|s| name_of(&s.path) == name)).count() == 1;
+        let triggered = triggers.iter().any(|t| name_of(&t.attr) == name);
+        let native = a.update.as_ref().and_then(native_attr_name);
+        if let Some(native) = native
+            && plain
+            && alone
+            && !triggered
+            && !(kind == ResourceKind::Group && name == "members")
+        {
+            out.insert(name, native);
+        }
+    }
+    out
+}
+
+/// A native path of one key (`jobTitle`), or of an extension URN and one key, as a SCIM
+/// attribute path; `None` for anything a PATCH path cannot name.
+fn native_attr_name(p: &NativePath) -> Option<String> {
+    use super::native_path::Segment;
+    fn key(s: &Segment) -> Option<&str> {
+        match s {
+            Segment::Key(k) => Some(k),
+            _ => None,
+        }
+    }
+    let path = match p.segments.as_slice() {
+        [one] if !key(one)?.contains(':') => key(one)?.to_owned(),
+        [urn, one] if key(urn)?.contains(':') => format!("{}:{}", key(urn)?, key(one)?),
+        _ => return None,
+    };
+    crate::scim::patch::attr_path(&path, &path).ok().filter(|a| a.sub.is_none()).map(|_| path)
 }
 
 /// The top-level attribute (URN-qualified for extensions) a SCIM path addresses, lower-cased.

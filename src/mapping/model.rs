@@ -505,6 +505,17 @@ pub struct UpdateSpec {
     pub clear_with: Option<serde_json::Value>,
     /// The calls that write the change; skipped when nothing changed.
     pub steps: OperationSpec,
+    /// Calls that receive a SCIM PATCH's own operations, in `operations`, for applications that
+    /// speak SCIM PATCH themselves. Used when every operation names an attribute mapped one to one
+    /// (a `scim` attribute with a `native` name and nothing else: no transform, `from`, `value`,
+    /// `select`, trigger or `immutable`) by a plain path (`title`, `name.givenName`,
+    /// `urn:…:User:manager`) or in a no-path value: the names are made native and the PATCH is sent
+    /// as it is, one call with no read of the current record, so a change made in the application
+    /// meanwhile is not overwritten. Any other PATCH (value-filtered paths such as
+    /// `emails[type eq "work"].value`, group members, removing a required attribute) goes through
+    /// `steps`. An answer holding the record is read as the new state; otherwise it is read back.
+    #[serde(default)]
+    pub forward_patch: OperationSpec,
 }
 
 /// How a change reaches the application; see `update.style`.

@@ -76,6 +76,9 @@ fn resource_calls<'a>(kind: &str, res: &'a Resource) -> Vec<(&'a Call, String)> 
     push(&res.get, format!("{kind} read"));
     push(&res.create, format!("{kind} create"));
     push(&res.update.steps, format!("{kind} update"));
+    if let Some(f) = &res.update.forward {
+        push(&f.steps, format!("{kind} update, PATCH forwarded"));
+    }
     push(&res.delete, format!("{kind} delete"));
     push(std::slice::from_ref(&res.list.call), format!("{kind} list"));
     for f in &res.filters {
@@ -262,6 +265,9 @@ fn written(path: &NativePath, url: &str, body: &Value) -> bool {
             Some((_, rest)) => !NativePath { segments: rest.to_vec() }.get(body).is_null(),
             None => false,
         };
+    if scim_patch_writes(path, body) {
+        return true;
+    }
     match body {
         Value::Array(items) if !items.is_empty() && items.iter().all(is_json_patch_op) => {
             let wanted = names(&path.segments);
@@ -278,6 +284,25 @@ fn written(path: &NativePath, url: &str, body: &Value) -> bool {
         }
         _ => per_key || any_object(body, MAX_DEPTH, &present),
     }
+}
+
+/// Whether a SCIM PatchOp body (a forwarded PATCH) has an operation whose `path` names the
+/// native attribute: `jobTitle`, `name.givenName`, `emails[type eq "work"]`, or an extension's
+/// `urn:…:manager` for the native path `"urn:…".manager`.
+fn scim_patch_writes(path: &NativePath, body: &Value) -> bool {
+    let Some(ops) = body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("operations"))) else {
+        return false;
+    };
+    let wanted = match names(&path.segments).as_slice() {
+        [urn, key, ..] if urn.contains(':') => format!("{urn}:{key}"),
+        [key, ..] => (*key).to_owned(),
+        [] => return false,
+    };
+    let ops = ops.1.as_array().map(Vec::as_slice).unwrap_or_default();
+    ops.iter().filter_map(|op| op.get("path").and_then(Value::as_str)).any(|p| {
+        p.get(..wanted.len()).is_some_and(|head| head.eq_ignore_ascii_case(&wanted))
+            && matches!(p.as_bytes().get(wanted.len()), None | Some(b'.' | b'['))
+    })
 }
 
 /// How deep [`written`] looks for a native field inside wrappers (`[{…}]`, `{"value": {…}}`,
@@ -378,7 +403,10 @@ pub fn for_call(
 ) -> Vec<String> {
     let Some(body) = &call.body else { return Vec::new() };
     let mut lines = Vec::new();
-    for attr in res.attrs.iter().filter(|a| relevant(a, requested)) {
+    // A forwarded PATCH carries operations on SCIM attributes, never a record built from
+    // constants or expressions (its own `schemas` is the PatchOp's).
+    let forwarded = body.as_object().is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("operations")));
+    for attr in res.attrs.iter().filter(|a| relevant(a, requested) && !(forwarded && a.scim.is_none())) {
         let Some(origin) = describe(attr) else { continue };
         for path in native_paths(attr).into_iter().filter(|p| written(p, &call.url, body)) {
             let line = format!("`{path}` ← {origin}");
