@@ -16,6 +16,7 @@
 
 use serde_json::{Map, Value};
 
+use super::scim_value::get_ci;
 use crate::mapping::compile::ForwardPatch;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::{self, PatchOpKind, PatchOperation, PatchPath, PatchRequest};
@@ -58,7 +59,7 @@ pub(super) fn operations(
                     PatchOpKind::Remove => None,
                     _ => target.read(&applied(schema, op)?),
                 };
-                out.extend(operation(op.op, Some(path), value, target.resolved.def)?);
+                out.extend(operation(op.op, path, value, target.resolved.def)?);
             }
             Some(PatchPath::Filtered { .. }) => return None,
             None => {
@@ -72,9 +73,7 @@ pub(super) fn operations(
                     match target.read(&after) {
                         Some(v) => drop(renamed.insert(target.native.to_owned(), v)),
                         // Cleared (a null under `replace`): sent as a `remove` of its own.
-                        None => {
-                            removed.push(operation(op.op, Some(target.native.to_owned()), None, target.resolved.def)?)
-                        }
+                        None => removed.push(operation(op.op, target.native.to_owned(), None, target.resolved.def)?),
                     }
                 }
                 if !renamed.is_empty() {
@@ -112,7 +111,7 @@ fn without_echoes(req: &PatchRequest, scim_id: &str) -> Option<PatchRequest> {
 /// One operation with a path. `value` is what the applier left at the path: none after an `add`
 /// or `replace` means the value cleared it (null, an empty list), which is a `remove`, unless the
 /// attribute is required; after an `add`, nothing at all is added, and the operation is left out.
-fn operation(op: PatchOpKind, path: Option<String>, value: Option<Value>, def: &AttributeDef) -> Option<Option<Value>> {
+fn operation(op: PatchOpKind, path: String, value: Option<Value>, def: &AttributeDef) -> Option<Option<Value>> {
     let (op, value) = match (op, value) {
         (PatchOpKind::Remove, _) | (PatchOpKind::Replace, None) if def.required => return None,
         (PatchOpKind::Add, None) => return Some(None),
@@ -121,9 +120,7 @@ fn operation(op: PatchOpKind, path: Option<String>, value: Option<Value>, def: &
     };
     let mut o = Map::new();
     o.insert("op".into(), Value::String(op.as_str().to_owned()));
-    if let Some(p) = path {
-        o.insert("path".into(), Value::String(p));
-    }
+    o.insert("path".into(), Value::String(path));
     if let Some(v) = value {
         o.insert("value".into(), v);
     }
@@ -167,10 +164,6 @@ impl<'a> Target<'a> {
             None => Some(value.clone()),
         }
     }
-}
-
-fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    m.get(key).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use crate::scim::patch::PatchPath;
 use crate::scim::schema::{AttributeDef, ResourceSchema};
 use crate::scim::{Resource, ScimError};
 
-fn get_ci<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
+/// `o[k]`, or the member whose name equals `k` but for ASCII case (SCIM names are case-insensitive).
+pub(super) fn get_ci<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
     o.get(k).or_else(|| o.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v))
 }
 

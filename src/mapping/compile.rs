@@ -1103,17 +1103,7 @@ impl Compiler<'_> {
             }
             (None, ResourceKind::Group) => {
                 let help = "without `groups.members`, membership changes from the IdP are refused".to_owned();
-                match Outline::parse(&self.d.source).and_then(|o| o.key(&["groups"])) {
-                    Some((pos, len)) => {
-                        self.d.at_line(pos.line, pos.column, "groups have no `members` section");
-                        if let Some(last) = self.d.items.last_mut() {
-                            last.severity = Severity::Warning;
-                            last.len = len;
-                            last.help = Some(help);
-                        }
-                    }
-                    None => self.d.general("groups have no `members` section"),
-                }
+                self.warning_at_key(&["groups"], "groups have no `members` section", help);
                 None
             }
             (Some(m), ResourceKind::Group) => self.members(m),
