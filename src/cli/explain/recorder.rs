@@ -245,8 +245,8 @@ impl Recorder {
             return (Answer::Synthetic(status), reply(status, None));
         }
         let mut echoed = body.cloned().unwrap_or(Value::Null);
+        let operations = super::sources::patch_operations(&echoed).is_some();
         if let Value::Object(o) = &mut echoed {
-            let operations = o.keys().any(|k| k.eq_ignore_ascii_case("operations"));
             if req.method == Method::PATCH && operations {
                 // A SCIM PatchOp: the application applies it; what it leaves is unknown here.
                 return (Answer::Synthetic(status), reply(status, Some(&echoed)));

@@ -120,14 +120,18 @@ pub fn resource<'a>(mapping: &'a CompiledMapping, kind: Option<&str>) -> Option<
     }
 }
 
+/// The `Operations` of a SCIM PatchOp body, in any case of the key (Entra and Okta differ).
+pub(super) fn patch_operations(body: &Value) -> Option<&Value> {
+    body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("operations")).map(|(_, v)| v)
+}
+
 /// The top-level SCIM attributes a request body names, by lower-cased name (URN-qualified for
 /// extension attributes) with the spelling the request used: a resource's members, or the paths
 /// and value members of PATCH operations (any case of `Operations`, as Entra and Okta send it).
 pub fn requested(body: &Value) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
-    let ops = body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("operations")));
-    match ops {
-        Some((_, Value::Array(ops))) => {
+    match patch_operations(body) {
+        Some(Value::Array(ops)) => {
             for op in ops.iter().filter_map(Value::as_object) {
                 let path = op.iter().find(|(k, _)| k.eq_ignore_ascii_case("path")).and_then(|(_, v)| v.as_str());
                 let value = op.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")).map(|(_, v)| v);
@@ -290,15 +294,12 @@ fn written(path: &NativePath, url: &str, body: &Value) -> bool {
 /// native attribute: `jobTitle`, `name.givenName`, `emails[type eq "work"]`, or an extension's
 /// `urn:…:manager` for the native path `"urn:…".manager`.
 fn scim_patch_writes(path: &NativePath, body: &Value) -> bool {
-    let Some(ops) = body.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("operations"))) else {
-        return false;
-    };
+    let Some(Value::Array(ops)) = patch_operations(body) else { return false };
     let wanted = match names(&path.segments).as_slice() {
         [urn, key, ..] if urn.contains(':') => format!("{urn}:{key}"),
         [key, ..] => (*key).to_owned(),
         [] => return false,
     };
-    let ops = ops.1.as_array().map(Vec::as_slice).unwrap_or_default();
     ops.iter().filter_map(|op| op.get("path").and_then(Value::as_str)).any(|p| {
         p.get(..wanted.len()).is_some_and(|head| head.eq_ignore_ascii_case(&wanted))
             && matches!(p.as_bytes().get(wanted.len()), None | Some(b'.' | b'['))
@@ -405,7 +406,7 @@ pub fn for_call(
     let mut lines = Vec::new();
     // A forwarded PATCH carries operations on SCIM attributes, never a record built from
     // constants or expressions (its own `schemas` is the PatchOp's).
-    let forwarded = body.as_object().is_some_and(|o| o.keys().any(|k| k.eq_ignore_ascii_case("operations")));
+    let forwarded = patch_operations(body).is_some();
     for attr in res.attrs.iter().filter(|a| relevant(a, requested) && !(forwarded && a.scim.is_none())) {
         let Some(origin) = describe(attr) else { continue };
         for path in native_paths(attr).into_iter().filter(|p| written(p, &call.url, body)) {
