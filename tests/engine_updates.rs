@@ -292,6 +292,69 @@ async fn forward_patch_sends_the_operations_when_every_attribute_maps_one_to_one
     assert_eq!(stub.take_lines(), ["PATCH /api/users/u2"]);
 }
 
+/// An application that does not take PATCH (405 Method Not Allowed, or a SCIM service's 501 Not
+/// Implemented) has changed nothing: the PATCH is read, applied and written back instead, and
+/// later PATCHes skip the refused call. After a write, the same answer is an error as any other.
+#[tokio::test]
+async fn forward_patch_falls_back_to_read_modify_write_when_the_application_refuses_patch() {
+    let attributes = r#"  - { scim: userName, native: userName }
+  - { scim: title, native: jobTitle }"#;
+    let record = |title: &str| json!({"id": "u1", "userName": "ann", "jobTitle": title});
+    for refusal in [405, 501] {
+        let stub = Stub::start().await;
+        let users = users_with(
+            attributes,
+            r#"  style: put
+  steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }]
+  forward_patch: [{ name: patch user, method: PATCH, url: "/users/{id}", body: { Operations: "{operations}" } }]"#,
+            "",
+        );
+        let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+        stub.on("PATCH", "/api/users/u1", Reply::json(refusal, json!({"detail": "PATCH is not supported"})));
+        stub.on("PUT", "/api/users/u1", Reply::empty(200));
+        for (before, title) in [("Eng", "Lead"), ("Lead", "Staff")] {
+            // The read before the change, then the read-back after it.
+            stub.on_seq(
+                "GET",
+                "/api/users/u1",
+                vec![Reply::json(200, record(before)), Reply::json(200, record(title))],
+            );
+            let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "title", "value": title}])).await;
+            assert_eq!((r.status, r.body["title"].as_str()), (200, Some(title)), "{refusal}: {:?}", r.body);
+            let seen = stub.take();
+            let expected: &[&str] = if title == "Lead" {
+                &["PATCH /api/users/u1", "GET /api/users/u1", "PUT /api/users/u1", "GET /api/users/u1"]
+            } else {
+                // The refusal is remembered: no second refused call.
+                &["GET /api/users/u1", "PUT /api/users/u1", "GET /api/users/u1"]
+            };
+            assert_eq!(lines(&seen), expected, "{refusal}");
+            let put = seen.iter().find(|c| c.line().starts_with("PUT")).expect("a PUT");
+            assert_eq!(put.json()["jobTitle"], title, "{refusal}");
+        }
+    }
+
+    // A refusal after an earlier step wrote something is not a fallback: the change is partial.
+    let stub = Stub::start().await;
+    let users = users_with(
+        attributes,
+        r#"  style: put
+  steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }]
+  forward_patch:
+    - { name: note change, method: POST, url: "/audit", body: { user: "{id}" } }
+    - { name: patch user, method: PATCH, url: "/users/{id}", body: { Operations: "{operations}" } }"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    stub.on("POST", "/api/audit", Reply::empty(204));
+    stub.on("PATCH", "/api/users/u1", Reply::json(405, json!({"detail": "PATCH is not supported"})));
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "title", "value": "Lead"}])).await;
+    assert!(r.status >= 500, "{:?}", r.body);
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("405") && detail.contains("earlier call"), "{detail}");
+    assert_eq!(stub.take_lines(), ["POST /api/audit", "PATCH /api/users/u1"]);
+}
+
 /// DataHub-style aspects: one upsert per changed top-level key, carrying the whole aspect with
 /// its computed companions refreshed; nothing is written when nothing changed.
 #[tokio::test]

@@ -93,6 +93,9 @@ pub struct Outcome {
     pub writes: usize,
     /// The record is the answer of a `read_back: false` step, and no step ran after it.
     pub complete: bool,
+    /// A step that falls back answered this status (405 or 501) before any write: the
+    /// application does not take the call, and no later step ran.
+    pub unsupported: Option<u16>,
 }
 
 impl Runner {
@@ -304,7 +307,7 @@ impl Runner {
         if success && !call.accept.contains(&resp.status) {
             return Ok((resp.status, parse.and_then(|keys| keys.parse(&resp.body))));
         }
-        if call.accept.contains(&resp.status) {
+        if call.accept.contains(&resp.status) || call.refused_as_unsupported(resp.status, applied) {
             return Ok((resp.status, None));
         }
         Err(self.native_error(op, &call.name, &resp, applied))
@@ -410,7 +413,11 @@ impl Runner {
                 None if !call.capture.is_empty() || call.record.is_some() => Some(&RecordKeys::All),
                 None => None,
             };
-            let (_, json) = self.send_one(op, call, scope, lookups, out.writes, parse).await?;
+            let (status, json) = self.send_one(op, call, scope, lookups, out.writes, parse).await?;
+            if call.refused_as_unsupported(status, out.writes) {
+                out.unsupported = Some(status);
+                return Ok(out);
+            }
             if is_write {
                 out.writes += 1;
             }

@@ -17,6 +17,7 @@ mod record_keys;
 pub mod scim_value;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
@@ -46,6 +47,9 @@ pub struct MappedTarget {
     user_keys: ResourceKeys,
     /// The same for a group record.
     group_keys: ResourceKeys,
+    /// Users, groups: the application answered a forwarded PATCH with 405 or 501, so it does
+    /// not take PATCH and later ones go straight to read-modify-write, without the refused call.
+    forward_refused: [AtomicBool; 2],
 }
 
 /// The fields of a native record kept when it is read (see [`RecordKeys`]).
@@ -74,7 +78,14 @@ impl MappedTarget {
         let lookups = Lookups::new(&runner);
         let user_keys = ResourceKeys::of(runner.mapping.resource(ResourceKind::User));
         let group_keys = ResourceKeys::of(runner.mapping.resource(ResourceKind::Group));
-        MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), user_keys, group_keys }
+        MappedTarget {
+            runner,
+            lookups,
+            cursors: paging::CursorCache::new(),
+            user_keys,
+            group_keys,
+            forward_refused: Default::default(),
+        }
     }
 
     pub fn mapping(&self) -> &Arc<CompiledMapping> {
@@ -89,6 +100,13 @@ impl MappedTarget {
         match kind {
             ResourceKind::User => &self.user_keys,
             ResourceKind::Group => &self.group_keys,
+        }
+    }
+
+    fn forward_refused(&self, kind: ResourceKind) -> &AtomicBool {
+        match kind {
+            ResourceKind::User => &self.forward_refused[0],
+            ResourceKind::Group => &self.forward_refused[1],
         }
     }
 
@@ -330,9 +348,11 @@ impl MappedTarget {
         let native_id = self.native_of(kind, scim_id)?;
         if let Change::Patch(p) = &change
             && let Some(fwd) = &res.update.forward
+            && !self.forward_refused(kind).load(Ordering::Relaxed)
             && let Some(operations) = forward::operations(fwd, schema, scim_id, p)
+            && let Some(done) = self.forward_patch(kind, scim_id, &native_id, &fwd.steps, operations).await?
         {
-            return self.forward_patch(kind, scim_id, native_id, &fwd.steps, operations).await;
+            return Ok(done);
         }
         let fast = match &change {
             Change::Patch(p) if kind == ResourceKind::Group => {
@@ -471,31 +491,44 @@ impl MappedTarget {
     }
 
     /// Sends a PATCH's operations on through `update.forward_patch` (see `forward`). The answer is
-    /// the new state when it is the record; otherwise the record is read back.
+    /// the new state when it is the record; otherwise the record is read back. `None` when the
+    /// application refused the PATCH as a method it does not take (405, 501) before anything was
+    /// written: the caller then reads, applies and writes back, as without `forward_patch`.
     async fn forward_patch(
         &self,
         kind: ResourceKind,
         scim_id: &str,
-        native_id: String,
+        native_id: &str,
         steps: &[crate::mapping::compile::Call],
         operations: Vec<Value>,
-    ) -> Result<Patched, ScimError> {
+    ) -> Result<Option<Patched>, ScimError> {
         let mut scope = self.runner.scope();
-        scope.insert("id".into(), Value::String(native_id.clone()));
+        scope.insert("id".into(), Value::String(native_id.to_owned()));
         scope.insert("operations".into(), Value::Array(operations));
         let out = self.runner.run_read("update", steps, &mut scope, &self.resolver(), self.read_keys(kind)).await?;
+        if let Some(status) = out.unsupported {
+            if !self.forward_refused(kind).swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    resource = kind.name(),
+                    status,
+                    "the application refused a forwarded PATCH: this and later PATCHes are read, applied and \
+                     written back; remove `update.forward_patch` from the mapping to skip the refused call"
+                );
+            }
+            return Ok(None);
+        }
         if kind == ResourceKind::Group {
-            return Ok(Patched::Applied);
+            return Ok(Some(Patched::Applied));
         }
         let confirmed = match out.last {
-            Some(v) if convert::native_id(self.res(kind), &v).as_deref() == Some(native_id.as_str()) => v,
+            Some(v) if convert::native_id(self.res(kind), &v).as_deref() == Some(native_id) => v,
             _ => self
-                .read_record(kind, &native_id, false)
+                .read_record(kind, native_id, false)
                 .await
                 .map_err(|e| after_writes(e, out.writes))?
                 .ok_or_else(|| Self::not_found(kind, scim_id))?,
         };
-        Ok(Patched::Resource(self.to_scim(kind, confirmed).await?.0))
+        Ok(Some(Patched::Resource(self.to_scim(kind, confirmed).await?.0)))
     }
 
     /// Answers a query with a native filter translation, or `None` if no rule applies.

@@ -157,6 +157,9 @@ pub struct Call {
     pub record: Option<JsonPath>,
     /// This create step's record is complete: no read-back is needed (`read_back: false`).
     pub complete: bool,
+    /// A step of `update.forward_patch`: a 405 or 501 answer before any write means the
+    /// application does not take PATCH, and the change falls back to read-modify-write.
+    pub falls_back: bool,
 }
 
 impl Call {
@@ -179,6 +182,17 @@ impl Call {
         }
         out.extend(self.when.iter().chain(&self.for_each));
         out
+    }
+
+    /// Whether `status`, answered after `writes` successful writes, says that the application
+    /// does not take this call at all (see [`Call::falls_back`]): nothing has been changed yet,
+    /// and the step did not ask for that status itself.
+    pub fn refused_as_unsupported(&self, status: u16, writes: usize) -> bool {
+        self.falls_back
+            && writes == 0
+            && matches!(status, 405 | 501)
+            && !self.expect.contains(&status)
+            && !self.accept.contains(&status)
     }
 }
 
@@ -811,6 +825,7 @@ impl Compiler<'_> {
         };
         let name = s.name.clone().unwrap_or_else(|| format!("{method} {}", s.url.value));
         let (url, when, for_each) = (url?, when?, for_each?);
+        let falls_back = ctx == Ctx::ForwardPatch && for_each.is_none();
         ok.then_some((
             Call {
                 name,
@@ -826,6 +841,7 @@ impl Compiler<'_> {
                 expect: s.expect.clone(),
                 record,
                 complete,
+                falls_back,
             },
             names,
         ))
