@@ -16,9 +16,9 @@
 
 use serde_json::{Map, Value};
 
-use super::scim_value::get_ci;
 use crate::mapping::compile::ForwardPatch;
 use crate::scim::filter::AttrPath;
+use crate::scim::get_ci;
 use crate::scim::patch::{self, PatchOpKind, PatchOperation, PatchPath, PatchRequest};
 use crate::scim::schema::{AttrHome, AttributeDef, ResolvedAttr, ResourceSchema};
 

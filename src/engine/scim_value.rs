@@ -11,12 +11,7 @@ use crate::mapping::model::Select;
 use crate::scim::filter::{self, AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::patch::PatchPath;
 use crate::scim::schema::{AttributeDef, ResourceSchema};
-use crate::scim::{Resource, ScimError};
-
-/// `o[k]`, or the member whose name equals `k` but for ASCII case (SCIM names are case-insensitive).
-pub(super) fn get_ci<'a>(o: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
-    o.get(k).or_else(|| o.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v))
-}
+use crate::scim::{Resource, ScimError, get_ci};
 
 /// The object holding `attr` (the resource, or its extension object).
 fn container<'a>(r: &'a Resource, attr: &AttrPath, schema: &ResourceSchema) -> Option<&'a Map<String, Value>> {

@@ -19,7 +19,7 @@ use crate::dialect;
 use crate::scim::filter::{self, AttrPath};
 use crate::scim::list::{ListParams, list_response};
 use crate::scim::projection::Projection;
-use crate::scim::{Resource, ResourceKind, ResourceSchema, SchemaModel, ScimError, resource, urn};
+use crate::scim::{Resource, ResourceKind, ResourceSchema, SchemaModel, ScimError, get_ci, resource, urn};
 use crate::settings::{GroupPatchResponse, ScimSettings};
 use crate::target::{ListQuery, Patched, RequestCtx, Target};
 
@@ -428,7 +428,7 @@ struct QueryInput {
 /// Reads a `POST /.search` body (RFC 7644 §3.4.3).
 fn search_request(body: &Value) -> Result<QueryInput, ScimError> {
     let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("a SearchRequest must be a JSON object"))?;
-    let get = |k: &str| obj.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v);
+    let get = |k: &str| get_ci(obj, k);
     if let Some(schemas) = get("schemas") {
         let ok = schemas.as_array().is_some_and(|a| a.iter().any(|s| s.as_str() == Some(urn::SEARCH_REQUEST)));
         if !ok {

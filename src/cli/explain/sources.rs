@@ -122,7 +122,7 @@ pub fn resource<'a>(mapping: &'a CompiledMapping, kind: Option<&str>) -> Option<
 
 /// The `Operations` of a SCIM PatchOp body, in any case of the key (Entra and Okta differ).
 pub(super) fn patch_operations(body: &Value) -> Option<&Value> {
-    body.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case("operations")).map(|(_, v)| v)
+    crate::scim::get_ci(body.as_object()?, "Operations")
 }
 
 /// The top-level SCIM attributes a request body names, by lower-cased name (URN-qualified for
@@ -133,8 +133,8 @@ pub fn requested(body: &Value) -> BTreeMap<String, String> {
     match patch_operations(body) {
         Some(Value::Array(ops)) => {
             for op in ops.iter().filter_map(Value::as_object) {
-                let path = op.iter().find(|(k, _)| k.eq_ignore_ascii_case("path")).and_then(|(_, v)| v.as_str());
-                let value = op.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")).map(|(_, v)| v);
+                let path = crate::scim::get_ci(op, "path").and_then(Value::as_str);
+                let value = crate::scim::get_ci(op, "value");
                 match (path, value) {
                     (Some(p), _) => add_path(&mut names, p),
                     (None, Some(Value::Object(v))) => add_members(&mut names, v),

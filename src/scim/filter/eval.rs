@@ -6,10 +6,10 @@
 use std::cmp::Ordering;
 
 use chrono::DateTime;
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
-use crate::scim::Resource;
 use crate::scim::schema::{AttrHome, AttrType, AttributeDef, ResolvedAttr, ResourceSchema};
+use crate::scim::{Resource, get_ci};
 
 use super::ast::{AttrPath, CompValue, CompareOp, Filter};
 
@@ -172,11 +172,6 @@ fn each_element(v: &Value, f: &mut dyn FnMut(&Value) -> bool) -> bool {
         Value::Array(items) => items.iter().any(f),
         other => f(other),
     }
-}
-
-/// A key looked up case-insensitively (RFC 7643 §2.1), preferring an exact match.
-fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 /// RFC 7644 `pr`: non-null, non-empty string, non-empty array, complex with a present member.

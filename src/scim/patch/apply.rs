@@ -10,7 +10,7 @@ use super::{PatchOpKind, PatchOperation, PatchOutcome, PatchPath, PatchRequest};
 use crate::scim::filter::{self, AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::resource::value::{self, Label, is_primary};
 use crate::scim::schema::{AttrHome, AttrType, AttributeDef, Mutability, ResourceSchema};
-use crate::scim::{Resource, ScimError};
+use crate::scim::{Resource, ScimError, get_ci};
 
 /// Applies `req` to `resource`, all or nothing: on error `resource` is left exactly as it was
 /// (RFC 7644 §3.5.2: "a PATCH request, regardless of the number of operations, SHALL be treated as
@@ -827,10 +827,6 @@ fn retain_positions(items: &mut Vec<Value>, keep: impl Fn(usize) -> bool) {
         i += 1;
         k
     });
-}
-
-fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    m.get(key).or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 /// Renames a key spelled in another case to `canonical`.
