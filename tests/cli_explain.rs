@@ -314,7 +314,10 @@ fn scim() {
     let patch = e.call(1);
     assert!(patch.contains(r#""path": "displayName""#) && patch.contains(r#""path": "name.familyName""#), "{patch}");
     assert!(patch.contains(r#""value": true"#) && !patch.contains(r#""True""#), "{patch}");
-    assert!(patch.contains("[step: patch user; users update, PATCH forwarded]"), "{patch}");
+    assert!(
+        patch.contains("[step: patch user; users update, PATCH forwarded (read-modify-write on 405/501)]"),
+        "{patch}"
+    );
     assert!(!patch.contains("vars.user_schemas"), "{patch}");
     assert!(patch.contains("`name` ← scim `name`") && patch.contains("`active` ← scim `active`"), "{patch}");
     // A value-filtered path is applied here: the whole user is read and replaced.

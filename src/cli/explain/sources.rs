@@ -77,7 +77,7 @@ fn resource_calls<'a>(kind: &str, res: &'a Resource) -> Vec<(&'a Call, String)> 
     push(&res.create, format!("{kind} create"));
     push(&res.update.steps, format!("{kind} update"));
     if let Some(f) = &res.update.forward {
-        push(&f.steps, format!("{kind} update, PATCH forwarded"));
+        push(&f.steps, format!("{kind} update, PATCH forwarded (read-modify-write on 405/501)"));
     }
     push(&res.delete, format!("{kind} delete"));
     push(std::slice::from_ref(&res.list.call), format!("{kind} list"));
