@@ -347,7 +347,18 @@ impl Runner {
         scope: &mut Map<String, Value>,
         lookups: &dyn LookupResolver,
     ) -> Result<usize, ScimError> {
-        Ok(self.run_steps(op, steps, scope, lookups, None).await?.writes)
+        Ok(self.run_unread(op, steps, scope, lookups).await?.writes)
+    }
+
+    /// [`Runner::run_writes`] with the whole outcome: no record, but what else the steps report.
+    pub async fn run_unread(
+        &self,
+        op: &str,
+        steps: &[Call],
+        scope: &mut Map<String, Value>,
+        lookups: &dyn LookupResolver,
+    ) -> Result<Outcome, ScimError> {
+        self.run_steps(op, steps, scope, lookups, None).await
     }
 
     async fn run_steps(

@@ -505,7 +505,14 @@ impl MappedTarget {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.to_owned()));
         scope.insert("operations".into(), Value::Array(operations));
-        let out = self.runner.run_read("update", steps, &mut scope, &self.resolver(), self.read_keys(kind)).await?;
+        // A group's answer is not used (the service reads the group as its answer needs it), and
+        // a SCIM service's can list every member: it is not parsed.
+        let out = match kind {
+            ResourceKind::User => {
+                self.runner.run_read("update", steps, &mut scope, &self.resolver(), self.read_keys(kind)).await?
+            }
+            ResourceKind::Group => self.runner.run_unread("update", steps, &mut scope, &self.resolver()).await?,
+        };
         if let Some(status) = out.unsupported {
             if !self.forward_refused(kind).swap(true, Ordering::Relaxed) {
                 tracing::warn!(
