@@ -292,6 +292,27 @@ async fn forward_patch_sends_the_operations_when_every_attribute_maps_one_to_one
     assert_eq!(stub.take_lines(), ["PATCH /api/users/u2"]);
 }
 
+/// A read's transforms see `vars` when they name it, and work without it when they do not.
+#[tokio::test]
+async fn read_transforms_see_vars_when_they_name_them() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: userName, to_scim: [lower] }
+  - { scim: title, native: jobTitle, to_scim: ["default(vars.department)"] }"#,
+        r#"  style: put
+  steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }]"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("vars:\n  department: Sales\n", &users, PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/users/u1", json!({"id": "u1", "userName": "ANN"}));
+    stub.get_json("/api/users/u2", json!({"id": "u2", "userName": "Bob", "jobTitle": "Eng"}));
+    for (id, user_name, title) in [("u1", "ann", "Sales"), ("u2", "bob", "Eng")] {
+        let r = gw.get(&format!("/Users/{id}")).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        assert_eq!((r.body["userName"].as_str(), r.body["title"].as_str()), (Some(user_name), Some(title)));
+    }
+}
+
 /// An application that does not take PATCH (405 Method Not Allowed, or a SCIM service's 501 Not
 /// Implemented) has changed nothing: the PATCH is read, applied and written back instead, and
 /// later PATCHes skip the refused call. After a write, the same answer is an error as any other.

@@ -45,7 +45,7 @@ pub fn coerce_patch_filters(schema: &ResourceSchema, mut request: PatchRequest) 
     for op in &mut request.operations {
         op.path = match op.path.take() {
             Some(PatchPath::Filtered { attr, filter, sub }) => {
-                let context = schema.resolve(&AttrPath { sub: None, ..attr.clone() }).map(|r| r.def);
+                let context = schema.top_attribute(attr.uri.as_deref(), &attr.name).map(|(_, def)| def);
                 let filter = coerce_filter_literals(filter, context, schema);
                 Some(PatchPath::Filtered { attr, filter, sub })
             }
@@ -293,8 +293,8 @@ fn is_read_only_key(schema: &ResourceSchema, key: &str) -> bool {
         return false;
     }
     let Ok(path) = PatchPath::parse(key) else { return false };
-    let attr = AttrPath { sub: None, ..attr_of(&path).clone() };
-    schema.resolve(&attr).is_some_and(|r| r.def.mutability == Mutability::ReadOnly)
+    let attr = attr_of(&path);
+    schema.top_attribute(attr.uri.as_deref(), &attr.name).is_some_and(|(_, def)| def.mutability == Mutability::ReadOnly)
 }
 
 fn operation(kind: &str, path: Option<String>, value: Value) -> Value {

@@ -53,7 +53,11 @@ pub async fn to_scim(
     lookups: &dyn LookupResolver,
 ) -> Result<(scim::Resource, Value), ScimError> {
     let mut scope = Map::new();
-    scope.insert("vars".into(), Value::Object(vars.clone()));
+    // The transforms' scope; `vars` is copied into it only when one of them reads it.
+    let steps = || res.attrs.iter().flat_map(|a| &a.to_scim);
+    if steps().flat_map(|s| s.transform.vars()).any(|v| v.root() == "vars") {
+        scope.insert("vars".into(), Value::Object(vars.clone()));
+    }
     scope.insert("record".into(), record);
     let record = scope.get("record").unwrap_or(&Value::Null);
     let mut out = scim::Resource::new();

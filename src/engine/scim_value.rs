@@ -45,7 +45,7 @@ fn choose<'a>(elements: &[&'a Value], select: &Select) -> Result<Option<&'a Valu
 }
 
 fn def_of<'a>(schema: &'a ResourceSchema, attr: &AttrPath) -> Option<&'a AttributeDef> {
-    schema.resolve(&AttrPath { sub: None, ..attr.clone() }).map(|r| r.def)
+    schema.top_attribute(attr.uri.as_deref(), &attr.name).map(|(_, def)| def)
 }
 
 fn sub_of(v: &Value, sub: Option<&str>) -> Value {
@@ -121,8 +121,8 @@ pub fn set(r: &mut Resource, src: &ScimSource, value: Value, schema: &ResourceSc
         return;
     }
     let (attr, filter, sub) = match &src.path {
-        PatchPath::Attr(a) => (a, None, a.sub.clone()),
-        PatchPath::Filtered { attr, filter, sub } => (attr, Some(filter), sub.clone()),
+        PatchPath::Attr(a) => (a, None, a.sub.as_deref()),
+        PatchPath::Filtered { attr, filter, sub } => (attr, Some(filter), sub.as_deref()),
     };
     let def = def_of(schema, attr);
     let canonical = def.map_or(attr.name.clone(), |d| d.name.clone());
@@ -150,7 +150,7 @@ pub fn set(r: &mut Resource, src: &ScimSource, value: Value, schema: &ResourceSc
             Some(s) => {
                 let obj = holder.entry(canonical).or_insert_with(|| Value::Object(Map::new()));
                 if let Value::Object(o) = obj {
-                    o.insert(canonical_sub(&s), value);
+                    o.insert(canonical_sub(s), value);
                 }
             }
         }
@@ -175,7 +175,7 @@ pub fn set(r: &mut Resource, src: &ScimSource, value: Value, schema: &ResourceSc
             match sub {
                 Some(s) => {
                     if let Value::Object(o) = &mut items[idx] {
-                        o.insert(canonical_sub(&s), value);
+                        o.insert(canonical_sub(s), value);
                     }
                 }
                 None => {
@@ -190,7 +190,7 @@ pub fn set(r: &mut Resource, src: &ScimSource, value: Value, schema: &ResourceSc
                 Value::Array(a) => a,
                 one => vec![one],
             };
-            let key = canonical_sub(&s);
+            let key = canonical_sub(s);
             for (i, v) in values.into_iter().enumerate() {
                 if v.is_null() {
                     continue;

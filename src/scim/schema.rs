@@ -227,19 +227,25 @@ impl ResourceSchema {
 
     /// Resolves a (possibly URN-qualified) attribute path. Case-insensitive, per RFC 7643 §2.1.
     pub fn resolve(&self, path: &AttrPath) -> Option<ResolvedAttr<'_>> {
-        let (home, def) = match &path.uri {
-            Some(uri) if uri.eq_ignore_ascii_case(&self.core.id) => (AttrHome::Core, self.core_attribute(&path.name)?),
-            Some(uri) => {
-                let ext = self.extensions.iter().find(|(s, _)| s.id.eq_ignore_ascii_case(uri))?;
-                (AttrHome::Extension(ext.0.id.as_str()), ext.0.attribute(&path.name)?)
-            }
-            None => (AttrHome::Core, self.core_attribute(&path.name)?),
-        };
+        let (home, def) = self.top_attribute(path.uri.as_deref(), &path.name)?;
         let sub = match &path.sub {
             Some(s) => Some(def.sub_attribute(s)?),
             None => None,
         };
         Some(ResolvedAttr { home, def, sub })
+    }
+
+    /// The top-level attribute `name` of the schema `uri` names (the core schema when `None`),
+    /// and where it sits: [`ResourceSchema::resolve`] without the sub-attribute.
+    pub fn top_attribute(&self, uri: Option<&str>, name: &str) -> Option<(AttrHome<'_>, &AttributeDef)> {
+        match uri {
+            Some(uri) if uri.eq_ignore_ascii_case(&self.core.id) => Some((AttrHome::Core, self.core_attribute(name)?)),
+            Some(uri) => {
+                let ext = self.extensions.iter().find(|(s, _)| s.id.eq_ignore_ascii_case(uri))?;
+                Some((AttrHome::Extension(ext.0.id.as_str()), ext.0.attribute(name)?))
+            }
+            None => Some((AttrHome::Core, self.core_attribute(name)?)),
+        }
     }
 
     /// A core-schema or common attribute by name.
