@@ -730,6 +730,20 @@ async fn the_breaker_opens_fails_fast_half_opens_and_closes() {
     assert_eq!(s.hits(), 5);
 }
 
+/// 501 Not Implemented is an answer about the call, not about the application's health.
+#[tokio::test]
+async fn not_implemented_answers_leave_the_breaker_closed() {
+    let s = stub(|_, _| async { reply(501, "no PATCH here") }).await;
+    let mut st = settings(&s.base());
+    st.circuit_breaker.failure_threshold = 2;
+    let b = backend(&st);
+    for _ in 0..3 {
+        assert_eq!(get(&b, s.url("/u")).await.unwrap().status, 501);
+        assert_eq!(b.stats().breaker, BreakerState::Closed);
+    }
+    assert_eq!(s.hits(), 3, "not retried, not refused");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timeouts and broken connections
 

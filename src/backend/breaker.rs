@@ -118,7 +118,7 @@ impl Breaker {
 
 impl BreakerPermit {
     /// Reports the call's outcome: `ok` is false for failures that say the application is
-    /// unwell (no connection, timeout, broken answer, 5xx).
+    /// unwell (no connection, timeout, broken answer, 5xx but 501 Not Implemented).
     pub(crate) fn record(mut self, ok: bool) {
         self.recorded = true;
         self.breaker.record(self.probe, ok);

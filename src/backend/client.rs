@@ -266,7 +266,9 @@ impl Backend {
         let outcome = self.exchange(req, url, credential.as_ref()).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let healthy = match &outcome {
-            Ok(r) => r.status < 500,
+            // 501 says the application does not do this, not that it is unwell: a SCIM service
+            // without PATCH answers it to a forwarded PATCH, which then falls back.
+            Ok(r) => r.status < 500 || r.status == 501,
             Err(BackendError::NotSent { .. } | BackendError::Timeout { .. } | BackendError::OutcomeUnknown { .. }) => {
                 false
             }
