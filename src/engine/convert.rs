@@ -40,22 +40,26 @@ pub fn native_id(res: &Resource, record: &Value) -> Option<String> {
     }
 }
 
+/// Whether a transform of `res`'s reads names `vars`: [`to_scim`] needs them only then.
+pub fn reads_vars(res: &Resource) -> bool {
+    let steps = res.attrs.iter().flat_map(|a| &a.to_scim);
+    steps.flat_map(|s| s.transform.vars()).any(|v| v.root() == "vars")
+}
+
 /// Converts one native record into a SCIM resource (without `members`), and gives the record
-/// back.
+/// back. `vars` are the mapping's, given when a transform reads them (see [`reads_vars`]).
 ///
 /// The record is also the transforms' `record` in their scope: it is moved there and back rather
 /// than copied on every read.
 pub async fn to_scim(
     res: &Resource,
     schema: &ResourceSchema,
-    vars: &Map<String, Value>,
+    vars: Option<&Map<String, Value>>,
     record: Value,
     lookups: &dyn LookupResolver,
 ) -> Result<(scim::Resource, Value), ScimError> {
     let mut scope = Map::new();
-    // The transforms' scope; `vars` is copied into it only when one of them reads it.
-    let steps = || res.attrs.iter().flat_map(|a| &a.to_scim);
-    if steps().flat_map(|s| s.transform.vars()).any(|v| v.root() == "vars") {
+    if let Some(vars) = vars {
         scope.insert("vars".into(), Value::Object(vars.clone()));
     }
     scope.insert("record".into(), record);

@@ -43,26 +43,33 @@ pub struct MappedTarget {
     runner: Runner,
     lookups: Lookups,
     cursors: paging::CursorCache,
-    /// What reading a user record into SCIM, and changing it, need of it.
-    user_keys: ResourceKeys,
-    /// The same for a group record.
-    group_keys: ResourceKeys,
-    /// Users, groups: the application answered a forwarded PATCH with 405 or 501, so it does
-    /// not take PATCH and later ones go straight to read-modify-write, without the refused call.
-    forward_refused: [AtomicBool; 2],
+    users: ResourceState,
+    groups: ResourceState,
 }
 
-/// The fields of a native record kept when it is read (see [`RecordKeys`]).
-struct ResourceKeys {
-    /// To be turned into SCIM.
+/// What the target keeps for one resource type: derived from its mapping once, at load, and
+/// what it has learnt of the application since.
+struct ResourceState {
+    /// The fields of a native record kept when it is read to be turned into SCIM (see
+    /// [`RecordKeys`]).
     read: RecordKeys,
-    /// Before a change.
+    /// The same before a change.
     change: RecordKeys,
+    /// A transform of a read names `vars`, so they are copied into the transforms' scope.
+    reads_vars: bool,
+    /// The application answered a forwarded PATCH with 405 or 501: it does not take PATCH, and
+    /// later ones go straight to read-modify-write, without the refused call.
+    forward_refused: AtomicBool,
 }
 
-impl ResourceKeys {
-    fn of(res: &Resource) -> ResourceKeys {
-        ResourceKeys { read: RecordKeys::of_reads(res), change: RecordKeys::of_changes(res) }
+impl ResourceState {
+    fn of(res: &Resource) -> ResourceState {
+        ResourceState {
+            read: RecordKeys::of_reads(res),
+            change: RecordKeys::of_changes(res),
+            reads_vars: convert::reads_vars(res),
+            forward_refused: AtomicBool::new(false),
+        }
     }
 }
 
@@ -76,16 +83,9 @@ impl MappedTarget {
     pub fn new(mapping: Arc<CompiledMapping>, transport: Arc<dyn Transport>, base_url: String) -> Self {
         let runner = Runner { mapping, transport, base_url };
         let lookups = Lookups::new(&runner);
-        let user_keys = ResourceKeys::of(runner.mapping.resource(ResourceKind::User));
-        let group_keys = ResourceKeys::of(runner.mapping.resource(ResourceKind::Group));
-        MappedTarget {
-            runner,
-            lookups,
-            cursors: paging::CursorCache::new(),
-            user_keys,
-            group_keys,
-            forward_refused: Default::default(),
-        }
+        let users = ResourceState::of(runner.mapping.resource(ResourceKind::User));
+        let groups = ResourceState::of(runner.mapping.resource(ResourceKind::Group));
+        MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), users, groups }
     }
 
     pub fn mapping(&self) -> &Arc<CompiledMapping> {
@@ -96,22 +96,15 @@ impl MappedTarget {
         self.runner.mapping.resource(kind)
     }
 
-    fn keys(&self, kind: ResourceKind) -> &ResourceKeys {
+    fn state(&self, kind: ResourceKind) -> &ResourceState {
         match kind {
-            ResourceKind::User => &self.user_keys,
-            ResourceKind::Group => &self.group_keys,
-        }
-    }
-
-    fn forward_refused(&self, kind: ResourceKind) -> &AtomicBool {
-        match kind {
-            ResourceKind::User => &self.forward_refused[0],
-            ResourceKind::Group => &self.forward_refused[1],
+            ResourceKind::User => &self.users,
+            ResourceKind::Group => &self.groups,
         }
     }
 
     fn read_keys(&self, kind: ResourceKind) -> &RecordKeys {
-        &self.keys(kind).read
+        &self.state(kind).read
     }
 
     fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
@@ -164,7 +157,8 @@ impl MappedTarget {
 
     /// The SCIM resource of a native record, and the record back (see [`convert::to_scim`]).
     async fn to_scim(&self, kind: ResourceKind, record: Value) -> Result<(scim::Resource, Value), ScimError> {
-        convert::to_scim(self.res(kind), self.schema(kind), &self.runner.mapping.vars, record, &self.resolver()).await
+        let vars = self.state(kind).reads_vars.then_some(&self.runner.mapping.vars);
+        convert::to_scim(self.res(kind), self.schema(kind), vars, record, &self.resolver()).await
     }
 
     /// The SCIM member list of group `native_id` (record = the group's native record).
@@ -348,7 +342,7 @@ impl MappedTarget {
         let native_id = self.native_of(kind, scim_id)?;
         if let Change::Patch(p) = &change
             && let Some(fwd) = &res.update.forward
-            && !self.forward_refused(kind).load(Ordering::Relaxed)
+            && !self.state(kind).forward_refused.load(Ordering::Relaxed)
             && let Some(operations) = forward::operations(fwd, schema, scim_id, p)
             && let Some(done) = self.forward_patch(kind, scim_id, &native_id, &fwd.steps, operations).await?
         {
@@ -369,7 +363,7 @@ impl MappedTarget {
         // A `put` update sends the whole record back, members included.
         let read_members = with_members || res.update.style == UpdateStyle::Put;
         let record = self
-            .read_record_keeping(kind, &native_id, read_members, &self.keys(kind).change)
+            .read_record_keeping(kind, &native_id, read_members, &self.state(kind).change)
             .await?
             .ok_or_else(|| Self::not_found(kind, scim_id))?;
         let (old, record) = self.full_resource(kind, &native_id, record, with_members).await?;
@@ -514,7 +508,7 @@ impl MappedTarget {
             ResourceKind::Group => self.runner.run_unread("update", steps, &mut scope, &self.resolver()).await?,
         };
         if let Some(status) = out.unsupported {
-            if !self.forward_refused(kind).swap(true, Ordering::Relaxed) {
+            if !self.state(kind).forward_refused.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     resource = kind.name(),
                     status,
