@@ -1,5 +1,5 @@
 //! `update.forward_patch`: a SCIM PATCH sent on as a PATCH, with attribute names made native,
-//! to an application that applies SCIM PATCH itself.
+//! to an application that applies SCIM PATCH (or, where it can say the same, JSON Patch) itself.
 //!
 //! Forwarding replaces a read-modify-write (read the record, apply the operations here, write the
 //! result back) with one call. Besides halving the calls, it cannot overwrite a change made in the
@@ -20,7 +20,25 @@ use crate::mapping::compile::ForwardPatch;
 use crate::scim::filter::AttrPath;
 use crate::scim::get_ci;
 use crate::scim::patch::{self, PatchOpKind, PatchOperation, PatchPath, PatchRequest};
-use crate::scim::schema::{AttrHome, AttributeDef, ResolvedAttr, ResourceSchema};
+use crate::scim::schema::{AttrHome, AttrType, AttributeDef, ResolvedAttr, ResourceSchema};
+
+/// The variables the steps are given for a forwarded PATCH (`operations`, `json_patch`, as the
+/// steps name them), or `None` when a form they name cannot express it.
+pub(super) fn describe(
+    fwd: &ForwardPatch,
+    schema: &ResourceSchema,
+    scim_id: &str,
+    req: &PatchRequest,
+) -> Option<Vec<(&'static str, Value)>> {
+    let mut vars = Vec::with_capacity(2);
+    if fwd.forms.operations {
+        vars.push(("operations", Value::Array(operations(fwd, schema, scim_id, req)?)));
+    }
+    if fwd.forms.json_patch {
+        vars.push(("json_patch", Value::Array(json_patch(fwd, schema, scim_id, req)?)));
+    }
+    Some(vars)
+}
 
 /// The operations to send, as PatchOp `Operations` with native names, or `None` when the PATCH
 /// must go through a read-modify-write.
@@ -28,12 +46,7 @@ use crate::scim::schema::{AttrHome, AttributeDef, ResolvedAttr, ResourceSchema};
 /// Values are sent as the gateway's own applier reads them (names in the schema's spelling,
 /// sub-attributes the schema does not define left out), not as the IdP wrote them, so the
 /// application receives what the read-modify-write would have written.
-pub(super) fn operations(
-    fwd: &ForwardPatch,
-    schema: &ResourceSchema,
-    scim_id: &str,
-    req: &PatchRequest,
-) -> Option<Vec<Value>> {
+fn operations(fwd: &ForwardPatch, schema: &ResourceSchema, scim_id: &str, req: &PatchRequest) -> Option<Vec<Value>> {
     let cleaned = without_echoes(req, scim_id);
     let req = cleaned.as_ref().unwrap_or(req);
     // The gateway's own checks (types, mutability, `primary`), on an empty resource: with plain
@@ -84,6 +97,58 @@ pub(super) fn operations(
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The same PATCH as RFC 6902 operations on the native record (`json_patch`), for an application
+/// that takes JSON Patch; `None` when it must go through a read-modify-write.
+///
+/// JSON Patch can say less without the record than SCIM PATCH: `remove` fails on a member that is
+/// absent, `add` needs the parent object, and it replaces a whole object or array where SCIM
+/// merges sub-attributes and appends values. So only what means the same in both is sent: an
+/// `add` or `replace` that sets a top-level, single-valued simple attribute (or replaces every
+/// value of a multi-valued one), becoming an `add` of the native member, which sets or creates
+/// it. Anything else (a removal, a cleared value, a sub-attribute, a complex attribute, values
+/// appended, an extension's attribute, which lives in an object of its own) is not forwarded.
+fn json_patch(fwd: &ForwardPatch, schema: &ResourceSchema, scim_id: &str, req: &PatchRequest) -> Option<Vec<Value>> {
+    let cleaned = without_echoes(req, scim_id);
+    let req = cleaned.as_ref().unwrap_or(req);
+    patch::apply(schema, &mut Map::new(), req).ok()?;
+    let mut out = Vec::with_capacity(req.operations.len());
+    for op in &req.operations {
+        if op.op == PatchOpKind::Remove {
+            return None;
+        }
+        let after = applied(schema, op)?;
+        match &op.path {
+            Some(PatchPath::Attr(a)) if a.sub.is_none() => {
+                out.push(pointer_add(op.op, &Target::of(fwd, schema, a)?, &after)?)
+            }
+            Some(_) => return None,
+            None => {
+                let Some(Value::Object(entries)) = &op.value else { return None };
+                for key in entries.keys() {
+                    let a = patch::attr_path(key, key).ok().filter(|a| a.sub.is_none())?;
+                    out.push(pointer_add(op.op, &Target::of(fwd, schema, &a)?, &after)?);
+                }
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// One JSON Patch `add` setting `target` to what the applier left there, when that means what
+/// the SCIM operation `op` means.
+fn pointer_add(op: PatchOpKind, target: &Target<'_>, after: &Map<String, Value>) -> Option<Value> {
+    let def = target.resolved.def;
+    // SCIM merges into a complex value and appends to a multi-valued one, except that `replace`
+    // replaces every value.
+    let merges = if def.multi_valued { op == PatchOpKind::Add } else { def.ty == AttrType::Complex };
+    if target.resolved.sub.is_some() || merges || target.native.contains(':') {
+        return None;
+    }
+    let value = target.read(after).filter(|v| !v.is_null())?;
+    let pointer = format!("/{}", target.native.replace('~', "~0").replace('/', "~1"));
+    Some(serde_json::json!({"op": "add", "path": pointer, "value": value}))
 }
 
 /// `req` without what a no-path value may repeat and the gateway ignores: `schemas`, and the
@@ -173,6 +238,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::mapping::compile::ForwardForms;
     use crate::scim::ResourceKind;
 
     const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -184,14 +250,20 @@ mod tests {
             ("name".to_owned(), "fullName".to_owned()),
             ("username".to_owned(), "userName".to_owned()),
             ("emails".to_owned(), "emails".to_owned()),
+            ("profileurl".to_owned(), "profile/url~1".to_owned()),
             (format!("{}:manager", ENTERPRISE.to_ascii_lowercase()), format!("{ENTERPRISE}:manager")),
         ]);
-        ForwardPatch { steps: vec![], attrs }
+        ForwardPatch { steps: vec![], attrs, forms: ForwardForms { operations: true, json_patch: true } }
     }
 
     fn ops(body: Value) -> Option<Vec<Value>> {
         let req = PatchRequest::from_json(&body).unwrap();
         operations(&fwd(), &ResourceSchema::rfc(ResourceKind::User), "u1", &req)
+    }
+
+    fn pointer_ops(body: Value) -> Option<Vec<Value>> {
+        let req = PatchRequest::from_json(&body).unwrap();
+        json_patch(&fwd(), &ResourceSchema::rfc(ResourceKind::User), "u1", &req)
     }
 
     fn patch(operations: Value) -> Value {
@@ -285,5 +357,72 @@ mod tests {
         let value = json!([{"value": "a@example.com", "type": "work", "primary": true}]);
         let got = ops(patch(json!([{"op": "add", "path": "emails", "value": value}]))).unwrap();
         assert_eq!(got, vec![json!({"op": "add", "path": "emails", "value": value})]);
+    }
+
+    #[test]
+    fn json_patch_sets_single_valued_attributes_by_native_pointer() {
+        let got = pointer_ops(patch(json!([
+            {"op": "Replace", "path": "title", "value": "Lead"},
+            {"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:User:displayName", "value": "Ada"},
+            {"op": "replace", "value": {"id": "u1", "PROFILEURL": "https://example.com/a", "schemas": []}},
+        ])));
+        assert_eq!(
+            got.unwrap(),
+            vec![
+                json!({"op": "add", "path": "/jobTitle", "value": "Lead"}),
+                json!({"op": "add", "path": "/displayName", "value": "Ada"}),
+                json!({"op": "add", "path": "/profile~1url~01", "value": "https://example.com/a"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_patch_replaces_every_value_of_a_multi_valued_attribute_as_the_gateway_reads_them() {
+        let got = pointer_ops(patch(json!([
+            {"op": "replace", "path": "emails", "value": [{"VALUE": "a@example.com", "id": "x", "primary": true}]},
+        ])));
+        assert_eq!(
+            got.unwrap(),
+            vec![json!({"op": "add", "path": "/emails", "value": [{"value": "a@example.com", "primary": true}]})]
+        );
+    }
+
+    #[test]
+    fn json_patch_refuses_what_rfc_6902_cannot_say_without_the_record() {
+        let manager = format!("{ENTERPRISE}:manager");
+        for body in [
+            // `remove` fails on an absent member; a cleared value is a removal.
+            json!([{"op": "remove", "path": "title"}]),
+            json!([{"op": "replace", "value": {"title": null}}]),
+            json!([{"op": "replace", "path": "title", "value": "x"}, {"op": "remove", "path": "displayName"}]),
+            // `add` needs the parent, and replaces the whole object or array.
+            json!([{"op": "add", "path": "name.givenName", "value": "Ada"}]),
+            json!([{"op": "replace", "path": "name", "value": {"givenName": "Ada"}}]),
+            json!([{"op": "add", "path": "emails", "value": [{"value": "a@example.com"}]}]),
+            json!([{"op": "replace", "path": manager, "value": {"value": "42"}}]),
+            // What the SCIM form refuses as well.
+            json!([{"op": "replace", "path": "nickName", "value": "A"}, {"op": "replace", "path": "locale", "value": "x"}]),
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "a@example.com"}]),
+            json!([{"op": "replace", "path": "title", "value": 7}]),
+            json!([{"op": "replace", "value": {"id": "u1"}}]),
+        ] {
+            assert_eq!(pointer_ops(patch(body.clone())), None, "{body}");
+        }
+    }
+
+    #[test]
+    fn each_form_the_steps_name_must_express_the_patch() {
+        let req = |body: Value| PatchRequest::from_json(&patch(body)).unwrap();
+        let schema = ResourceSchema::rfc(ResourceKind::User);
+        let with = |operations, json_patch| ForwardPatch { forms: ForwardForms { operations, json_patch }, ..fwd() };
+        let title = req(json!([{"op": "replace", "path": "title", "value": "Lead"}]));
+        let names =
+            |v: Option<Vec<(&'static str, Value)>>| v.map(|v| v.into_iter().map(|(k, _)| k).collect::<Vec<_>>());
+        assert_eq!(names(describe(&with(true, true), &schema, "u1", &title)), Some(vec!["operations", "json_patch"]));
+        assert_eq!(names(describe(&with(false, true), &schema, "u1", &title)), Some(vec!["json_patch"]));
+        // A removal is a SCIM operation but no JSON Patch without the record.
+        let removal = req(json!([{"op": "remove", "path": "title"}]));
+        assert_eq!(names(describe(&with(true, false), &schema, "u1", &removal)), Some(vec!["operations"]));
+        assert_eq!(names(describe(&with(true, true), &schema, "u1", &removal)), None);
     }
 }

@@ -343,8 +343,8 @@ impl MappedTarget {
         if let Change::Patch(p) = &change
             && let Some(fwd) = &res.update.forward
             && !self.state(kind).forward_refused.load(Ordering::Relaxed)
-            && let Some(operations) = forward::operations(fwd, schema, scim_id, p)
-            && let Some(done) = self.forward_patch(kind, scim_id, &native_id, &fwd.steps, operations).await?
+            && let Some(described) = forward::describe(fwd, schema, scim_id, p)
+            && let Some(done) = self.forward_patch(kind, scim_id, &native_id, &fwd.steps, described).await?
         {
             return Ok(done);
         }
@@ -494,11 +494,11 @@ impl MappedTarget {
         scim_id: &str,
         native_id: &str,
         steps: &[crate::mapping::compile::Call],
-        operations: Vec<Value>,
+        described: Vec<(&'static str, Value)>,
     ) -> Result<Option<Patched>, ScimError> {
         let mut scope = self.runner.scope();
         scope.insert("id".into(), Value::String(native_id.to_owned()));
-        scope.insert("operations".into(), Value::Array(operations));
+        scope.extend(described.into_iter().map(|(k, v)| (k.to_owned(), v)));
         // A group's answer is not used (the service reads the group as its answer needs it), and
         // a SCIM service's can list every member: it is not parsed.
         let out = match kind {

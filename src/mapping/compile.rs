@@ -229,6 +229,25 @@ pub struct ForwardPatch {
     /// attributes without their URN) → the native name, spelt as a SCIM attribute path
     /// (`jobTitle`, `urn:…:enterprise:2.0:User:manager`).
     pub attrs: HashMap<String, String>,
+    /// What the steps send: the PatchOp `operations` with native names, the RFC 6902 `json_patch`,
+    /// or both. A PATCH is forwarded only when each form named can express it.
+    pub forms: ForwardForms,
+}
+
+/// The descriptions of a forwarded PATCH that `update.forward_patch` steps name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForwardForms {
+    pub operations: bool,
+    pub json_patch: bool,
+}
+
+impl ForwardForms {
+    /// What `steps` name. Steps that name neither are given `operations`, the fuller form.
+    fn of(steps: &[Call]) -> ForwardForms {
+        let names = |var: &str| steps.iter().flat_map(Call::exprs).flat_map(Expr::vars).any(|v| v.root() == var);
+        let json_patch = names("json_patch");
+        ForwardForms { operations: names("operations") || !json_patch, json_patch }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -370,7 +389,7 @@ impl Ctx {
             Ctx::Update(UpdateStyle::MergePatch) => &["vars", "id", "scim", "old", "doc", "record", "changes"],
             Ctx::Update(UpdateStyle::Put) => &["vars", "id", "scim", "old", "doc", "record"],
             Ctx::Update(UpdateStyle::PerKey) => &["vars", "id", "scim", "old", "doc", "record", "key", "value"],
-            Ctx::ForwardPatch => &["vars", "id", "operations"],
+            Ctx::ForwardPatch => &["vars", "id", "operations", "json_patch"],
             Ctx::List => &["vars", "limit", "offset", "page", "cursor"],
             Ctx::Filter => &["vars", "value", "filter", "with_members", "limit", "offset", "page", "cursor"],
             Ctx::Trigger => &["vars", "id", "scim", "record", "value"],
@@ -387,9 +406,11 @@ impl Ctx {
             (Ctx::Update(_), "patch") => "`patch` is given to update steps of `style: json_patch` only",
             (Ctx::Update(_), "changes") => "`changes` is given to update steps of `style: merge_patch` only",
             (Ctx::Update(_), "key" | "value") => "`key` and `value` are given to update steps of `style: per_key` only",
-            (Ctx::Update(_), "operations") => "`operations` is given to `update.forward_patch` steps only",
+            (Ctx::Update(_), "operations" | "json_patch") => {
+                "`operations` and `json_patch` are given to `update.forward_patch` steps only"
+            }
             (Ctx::ForwardPatch, "scim" | "old" | "doc" | "record" | "patch" | "changes" | "key" | "value") => {
-                "`forward_patch` steps send the PATCH's `operations` without reading the record first"
+                "`forward_patch` steps send the PATCH's `operations` or `json_patch` without reading the record first"
             }
             (Ctx::MembersWrite(MemberMode::Batch), "member") => {
                 "`member` is given to `mode: each` writes; use `members`"
@@ -1169,7 +1190,8 @@ impl Compiler<'_> {
                 help,
             );
         }
-        Some(ForwardPatch { steps, attrs })
+        let forms = ForwardForms::of(&steps);
+        Some(ForwardPatch { steps, attrs, forms })
     }
 
     /// A warning at the key at `path`, or about the whole file.

@@ -506,12 +506,15 @@ pub struct UpdateSpec {
     /// The calls that write the change; skipped when nothing changed.
     pub steps: OperationSpec,
     /// Calls that receive a SCIM PATCH's own operations, in `operations`, for applications that
-    /// speak SCIM PATCH themselves. Used when every operation names an attribute mapped one to one
-    /// (a `scim` attribute with a `native` name and nothing else: no transform, `from`, `value`,
-    /// `select`, trigger or `immutable`) by a plain path (`title`, `name.givenName`,
-    /// `urn:…:User:manager`) or in a no-path value: the names are made native and the PATCH is sent
-    /// as it is, one call with no read of the current record, so a change made in the application
-    /// meanwhile is not overwritten. Any other PATCH (value-filtered paths such as
+    /// speak SCIM PATCH themselves, or as RFC 6902 operations on the native record, in
+    /// `json_patch`. Used when every operation names an attribute mapped one to one (a `scim`
+    /// attribute with a `native` name and nothing else: no transform, `from`, `value`, `select`,
+    /// trigger or `immutable`) by a plain path (`title`, `name.givenName`, `urn:…:User:manager`)
+    /// or in a no-path value: the names are made native and the PATCH is sent as it is, one call
+    /// with no read of the current record, so a change made in the application meanwhile is not
+    /// overwritten. `json_patch` says less without the record: it carries only `add` and `replace`
+    /// operations that set a top-level single-valued attribute or replace every value of a
+    /// multi-valued one. Any other PATCH (value-filtered paths such as
     /// `emails[type eq "work"].value`, group members, removing a required attribute) goes through
     /// `steps`. An answer holding the record is read as the new state; otherwise it is read back.
     #[serde(default)]

@@ -218,8 +218,7 @@ fn native_step(
             Some(e.request(Method::POST, "/users", json_body(JSON, &body)))
         }
         (Kind::Create, 1) => Some(read_user(&id_of(previous)?)),
-        (Kind::Replace, 0) => Some(read_user(&f.user(i).id)),
-        (Kind::Replace, 1) => {
+        (Kind::Replace, 0) => {
             let body = json!([
                 {"op": "add", "path": "/displayName", "value": format!("Name {i}")},
                 {"op": "add", "path": "/externalId", "value": format!("ext-{i}")},
