@@ -150,6 +150,17 @@ fn openmetadata() {
     assert!(patch.contains("content-type: application/json-patch+json"), "{patch}");
     assert!(patch.contains(r#""path": "/displayName""#) && patch.contains(r#""value": "Jane Q""#), "{patch}");
     assert!(e.text.contains("scim `name`: no attribute mapping"), "familyName has nowhere to go: {}", e.text);
+    // Attributes mapped one to one alone: one JSON Patch, no read first.
+    let rename = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"Replace","path":"displayName","value":"Jane Q"}]}"#;
+    let e = ask(m, "PATCH", "/Users/u-1", Some(rename), OM);
+    assert_eq!(e.calls()[0], "PATCH /api/v1/users/u-1", "{}", e.text);
+    let patch = e.call(1);
+    assert!(patch.contains(r#""op": "add""#) && patch.contains(r#""path": "/displayName""#), "{patch}");
+    assert!(
+        patch.contains("[step: patch user (forwarded); users update, PATCH forwarded (read-modify-write on 405/501)]"),
+        "{patch}"
+    );
 
     let e = ask(m, "PATCH", "/Groups/t-1", Some(&okta_rename("t-1")), OM);
     assert_eq!(writes(&e), ["PATCH /api/v1/teams/t-1"], "{}", e.text);
