@@ -292,6 +292,41 @@ async fn forward_patch_sends_the_operations_when_every_attribute_maps_one_to_one
     assert_eq!(stub.take_lines(), ["PATCH /api/users/u2"]);
 }
 
+/// A computed or constant field under the native key of an attribute mapped one to one is written
+/// again by the read-modify-write whenever that key is written, so a PATCH of the attribute is not
+/// forwarded: the application applying it would leave the field out.
+#[tokio::test]
+async fn forward_patch_leaves_a_native_key_that_also_holds_a_computed_field_to_read_modify_write() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: userName }
+  - { scim: name, native: fullName }
+  - { scim: title, native: jobTitle }
+  - { native: fullName.origin, value: idp }"#,
+        r#"  style: put
+  steps: [{ name: write user, method: PUT, url: "/users/{id}", body: "{doc}" }]
+  forward_patch:
+    - { name: patch user, method: PATCH, url: "/users/{id}", body: { Operations: "{operations}" } }"#,
+        "",
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    let record = json!({"id": "u1", "userName": "ann", "jobTitle": "Eng",
+                        "fullName": {"givenName": "Ann", "origin": "idp"}});
+    stub.get_json("/api/users/u1", record.clone());
+    stub.on("PATCH", "/api/users/u1", Reply::json(200, record.clone()));
+    stub.on("PUT", "/api/users/u1", Reply::empty(200));
+
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "title", "value": "Lead"}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(stub.take_lines(), ["PATCH /api/users/u1"], "jobTitle holds nothing else");
+
+    let r = gw.patch("/Users/u1", json!([{"op": "replace", "path": "name", "value": {"givenName": "Anne"}}])).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(lines(&seen), ["GET /api/users/u1", "PUT /api/users/u1", "GET /api/users/u1"]);
+    assert_eq!(seen[1].json()["fullName"], json!({"givenName": "Anne", "origin": "idp"}), "{:?}", seen[1].json());
+}
+
 /// A read's transforms see `vars` when they name it, and work without it when they do not.
 #[tokio::test]
 async fn read_transforms_see_vars_when_they_name_them() {

@@ -1470,7 +1470,9 @@ fn mark_create_only(schema: &mut ResourceSchema, r: &Resource) {
 /// The attributes whose PATCH operations `forward_patch` may carry: those written by exactly one
 /// attribute mapping that renames the whole SCIM attribute to one native key and does nothing
 /// else, so that the application applying the operation to its record does what the gateway's
-/// read-modify-write would. Group `members` never qualify: they have their own steps.
+/// read-modify-write would. Group `members` never qualify: they have their own steps. Nor does
+/// one whose native key also holds a computed or constant field (`native: fullName.origin`,
+/// `value: idp`): the read-modify-write writes that field again when it writes the key.
 fn forwardable(kind: ResourceKind, attrs: &[Attr], triggers: &[Trigger]) -> HashMap<String, String> {
     let core = kind.core_schema().to_ascii_lowercase();
     let name_of = |p: &PatchPath| {
@@ -1480,6 +1482,12 @@ fn forwardable(kind: ResourceKind, attrs: &[Attr], triggers: &[Trigger]) -> Hash
             None => n,
         }
     };
+    let refreshed: Vec<&str> = attrs
+        .iter()
+        .filter(|a| a.scim.is_none())
+        .filter_map(|a| a.update.as_ref().filter(|p| !p.segments.is_empty()))
+        .map(NativePath::top_key)
+        .collect();
     let mut out = HashMap::new();
     for a in attrs {
         let Some(src) = &a.scim else { continue };
@@ -1495,7 +1503,11 @@ fn forwardable(kind: ResourceKind, attrs: &[Attr], triggers: &[Trigger]) -> Hash
             && path.sub.is_none();
         let alone = attrs.iter().filter(|b| b.scim.as_ref().is_some_and(|s| name_of(&s.path) == name)).count() == 1;
         let triggered = triggers.iter().any(|t| name_of(&t.attr) == name);
-        let native = a.update.as_ref().and_then(native_attr_name);
+        let native = a
+            .update
+            .as_ref()
+            .filter(|p| p.segments.is_empty() || !refreshed.contains(&p.top_key()))
+            .and_then(native_attr_name);
         if let Some(native) = native
             && plain
             && alone
