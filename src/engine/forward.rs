@@ -30,28 +30,28 @@ pub(super) fn describe(
     scim_id: &str,
     req: &PatchRequest,
 ) -> Option<Vec<(&'static str, Value)>> {
-    let mut vars = Vec::with_capacity(2);
-    if fwd.forms.operations {
-        vars.push(("operations", Value::Array(operations(fwd, schema, scim_id, req)?)));
-    }
-    if fwd.forms.json_patch {
-        vars.push(("json_patch", Value::Array(json_patch(fwd, schema, scim_id, req)?)));
-    }
-    Some(vars)
-}
-
-/// The operations to send, as PatchOp `Operations` with native names, or `None` when the PATCH
-/// must go through a read-modify-write.
-///
-/// Values are sent as the gateway's own applier reads them (names in the schema's spelling,
-/// sub-attributes the schema does not define left out), not as the IdP wrote them, so the
-/// application receives what the read-modify-write would have written.
-fn operations(fwd: &ForwardPatch, schema: &ResourceSchema, scim_id: &str, req: &PatchRequest) -> Option<Vec<Value>> {
     let cleaned = without_echoes(req, scim_id);
     let req = cleaned.as_ref().unwrap_or(req);
     // The gateway's own checks (types, mutability, `primary`), on an empty resource: with plain
     // paths and no required attribute removed, none of them depends on the current values.
     patch::apply(schema, &mut Map::new(), req).ok()?;
+    let mut vars = Vec::with_capacity(2);
+    if fwd.forms.operations {
+        vars.push(("operations", Value::Array(operations(fwd, schema, req)?)));
+    }
+    if fwd.forms.json_patch {
+        vars.push(("json_patch", Value::Array(json_patch(fwd, schema, req)?)));
+    }
+    Some(vars)
+}
+
+/// The operations to send, as PatchOp `Operations` with native names, or `None` when the PATCH
+/// must go through a read-modify-write. `req` is without echoes and passed the gateway's checks.
+///
+/// Values are sent as the gateway's own applier reads them (names in the schema's spelling,
+/// sub-attributes the schema does not define left out), not as the IdP wrote them, so the
+/// application receives what the read-modify-write would have written.
+fn operations(fwd: &ForwardPatch, schema: &ResourceSchema, req: &PatchRequest) -> Option<Vec<Value>> {
     let mut out = Vec::with_capacity(req.operations.len());
     for op in &req.operations {
         match &op.path {
@@ -109,10 +109,7 @@ fn operations(fwd: &ForwardPatch, schema: &ResourceSchema, scim_id: &str, req: &
 /// value of a multi-valued one), becoming an `add` of the native member, which sets or creates
 /// it. Anything else (a removal, a cleared value, a sub-attribute, a complex attribute, values
 /// appended, an extension's attribute, which lives in an object of its own) is not forwarded.
-fn json_patch(fwd: &ForwardPatch, schema: &ResourceSchema, scim_id: &str, req: &PatchRequest) -> Option<Vec<Value>> {
-    let cleaned = without_echoes(req, scim_id);
-    let req = cleaned.as_ref().unwrap_or(req);
-    patch::apply(schema, &mut Map::new(), req).ok()?;
+fn json_patch(fwd: &ForwardPatch, schema: &ResourceSchema, req: &PatchRequest) -> Option<Vec<Value>> {
     let mut out = Vec::with_capacity(req.operations.len());
     for op in &req.operations {
         if op.op == PatchOpKind::Remove {
@@ -256,14 +253,24 @@ mod tests {
         ForwardPatch { steps: vec![], attrs, forms: ForwardForms { operations: true, json_patch: true } }
     }
 
-    fn ops(body: Value) -> Option<Vec<Value>> {
+    /// The one form named by `forms`, as the steps would receive it.
+    fn form(forms: ForwardForms, body: Value) -> Option<Vec<Value>> {
         let req = PatchRequest::from_json(&body).unwrap();
-        operations(&fwd(), &ResourceSchema::rfc(ResourceKind::User), "u1", &req)
+        let fwd = ForwardPatch { forms, ..fwd() };
+        let mut vars = describe(&fwd, &ResourceSchema::rfc(ResourceKind::User), "u1", &req)?;
+        assert_eq!(vars.len(), 1);
+        match vars.pop() {
+            Some((_, Value::Array(ops))) => Some(ops),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn ops(body: Value) -> Option<Vec<Value>> {
+        form(ForwardForms { operations: true, json_patch: false }, body)
     }
 
     fn pointer_ops(body: Value) -> Option<Vec<Value>> {
-        let req = PatchRequest::from_json(&body).unwrap();
-        json_patch(&fwd(), &ResourceSchema::rfc(ResourceKind::User), "u1", &req)
+        form(ForwardForms { operations: false, json_patch: true }, body)
     }
 
     fn patch(operations: Value) -> Value {
