@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use support::Gateway;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 async fn send(gw: &Gateway, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -24,15 +25,15 @@ async fn send(gw: &Gateway, method: Method, path: &str, body: Option<Value>) -> 
     (status, serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null))
 }
 
-/// The native methods of each audited PATCH so far, oldest first.
-async fn patch_calls(gw: &Gateway, expected: usize) -> Vec<Vec<String>> {
+/// The native calls (method and status) of each audited PATCH of `resource` so far, oldest first.
+async fn patch_calls(gw: &Gateway, resource: &str, expected: usize) -> Vec<Vec<String>> {
     // The audit line is written as the answer is sent; give the reader thread a moment.
     for _ in 0..100 {
         let calls: Vec<Vec<String>> = gw
             .stdout_lines()
             .iter()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|e| e["operation"] == "patch")
+            .filter(|e| e["operation"] == "patch" && e["resource"] == resource)
             .map(|e| {
                 let calls = e["native_calls"].as_array().cloned().unwrap_or_default();
                 calls.iter().map(|c| format!("{} {}", c["method"].as_str().unwrap(), c["status"])).collect()
@@ -74,7 +75,7 @@ async fn a_patch_of_attributes_mapped_one_to_one_is_one_json_patch_and_any_other
     assert_eq!(role_names(&patched), ["DataConsumer"], "{patched}");
     assert_eq!(patched["userName"], "ada@example.com");
     assert_eq!(patched["active"], true);
-    assert_eq!(patch_calls(&gw, 1).await, [vec!["PATCH 200"]], "one native call, no read");
+    assert_eq!(patch_calls(&gw, "User", 1).await, [vec!["PATCH 200"]], "one native call, no read");
 
     let (_, read) = send(&gw, Method::GET, &path, None).await;
     assert_eq!((&read["displayName"], &read["externalId"]), (&json!("Ada Lovelace"), &json!("e-2")), "{read}");
@@ -84,7 +85,7 @@ async fn a_patch_of_attributes_mapped_one_to_one_is_one_json_patch_and_any_other
     let (status, patched) = send(&gw, Method::PATCH, &path, Some(clear)).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert!(patched.get("externalId").is_none(), "{patched}");
-    assert_eq!(patch_calls(&gw, 2).await[1], ["GET 200", "PATCH 200"], "read, then the difference");
+    assert_eq!(patch_calls(&gw, "User", 2).await[1], ["GET 200", "PATCH 200"], "read, then the difference");
 
     // Neither is an attribute that is not mapped one to one (`active` soft-deletes).
     let both = json!({"schemas": [PATCH], "Operations": [
@@ -94,10 +95,49 @@ async fn a_patch_of_attributes_mapped_one_to_one_is_one_json_patch_and_any_other
     let (status, patched) = send(&gw, Method::PATCH, &path, Some(both)).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["displayName"], "A. Lovelace");
-    assert_eq!(patch_calls(&gw, 3).await[2][0], "GET 200");
+    assert_eq!(patch_calls(&gw, "User", 3).await[2][0], "GET 200");
 
     let (_, read) = send(&gw, Method::GET, &path, None).await;
     assert_eq!(read["displayName"], "A. Lovelace");
     assert!(read.get("externalId").is_none(), "{read}");
     assert_eq!(role_names(&read), ["DataConsumer"], "{read}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_rename_is_written_without_a_read_first_and_keeps_the_members() {
+    let gw = Gateway::demo_target("openmetadata");
+    let user = json!({"schemas": [USER], "userName": "bob@example.com", "displayName": "Bob"});
+    let (status, user) = send(&gw, Method::POST, "/Users", Some(user)).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let member = user["id"].as_str().unwrap();
+    let group = json!({"schemas": [GROUP], "displayName": "Eng", "members": [{"value": member}]});
+    let (status, group) = send(&gw, Method::POST, "/Groups", Some(group)).await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let id = group["id"].as_str().unwrap().to_owned();
+    let path = format!("/Groups/{id}");
+
+    // Okta's rename: the group's own id echoed in a no-path value.
+    let rename =
+        json!({"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"id": id, "displayName": "Platform"}}]});
+    let (status, renamed) = send(&gw, Method::PATCH, &path, Some(rename)).await;
+    assert!(status == StatusCode::OK || status == StatusCode::NO_CONTENT, "{status}: {renamed}");
+    // The write comes first; the answer's read follows it.
+    assert_eq!(patch_calls(&gw, "Group", 1).await, [vec!["PATCH 200", "GET 200"]], "no read before the write");
+
+    let (_, read) = send(&gw, Method::GET, &path, None).await;
+    assert_eq!(read["displayName"], "Platform", "{read}");
+    let members: Vec<&str> = read["members"].as_array().unwrap().iter().filter_map(|m| m["value"].as_str()).collect();
+    assert_eq!(members, [member], "{read}");
+
+    // A rename with a member change is applied here: the members have their own steps.
+    let both = json!({"schemas": [PATCH], "Operations": [
+        {"op": "replace", "path": "displayName", "value": "Platform Eng"},
+        {"op": "remove", "path": format!("members[value eq \"{member}\"]")},
+    ]});
+    let (status, _) = send(&gw, Method::PATCH, &path, Some(both)).await;
+    assert!(status == StatusCode::OK || status == StatusCode::NO_CONTENT, "{status}");
+    assert_eq!(patch_calls(&gw, "Group", 2).await[1][0], "GET 200", "read first");
+    let (_, read) = send(&gw, Method::GET, &path, None).await;
+    assert_eq!(read["displayName"], "Platform Eng", "{read}");
+    assert!(read["members"].as_array().is_none_or(Vec::is_empty), "{read}");
 }

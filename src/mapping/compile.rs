@@ -1467,8 +1467,8 @@ fn mark_create_only(schema: &mut ResourceSchema, r: &Resource) {
     }
 }
 
-/// The attributes whose PATCH operations `forward_patch` may carry: those written by exactly one
-/// attribute mapping that renames the whole SCIM attribute to one native key and does nothing
+/// The attributes whose PATCH operations `forward_patch` may carry: those written on update by
+/// exactly one attribute mapping that renames the whole SCIM attribute to one native key and does nothing
 /// else, so that the application applying the operation to its record does what the gateway's
 /// read-modify-write would. Group `members` never qualify: they have their own steps. Nor does
 /// one whose native key also holds a computed or constant field (`native: fullName.origin`,
@@ -1501,7 +1501,11 @@ fn forwardable(kind: ResourceKind, attrs: &[Attr], triggers: &[Trigger]) -> Hash
             && a.element.is_empty()
             && !a.immutable
             && path.sub.is_none();
-        let alone = attrs.iter().filter(|b| b.scim.as_ref().is_some_and(|s| name_of(&s.path) == name)).count() == 1;
+        // Other mappings of the same attribute that write on update (a second native field)
+        // would be left out; create-only ones (a derived native name) are not written.
+        let writers =
+            attrs.iter().filter(|b| b.update.is_some() && b.scim.as_ref().is_some_and(|s| name_of(&s.path) == name));
+        let alone = writers.count() == 1;
         let triggered = triggers.iter().any(|t| name_of(&t.attr) == name);
         let native = a
             .update
