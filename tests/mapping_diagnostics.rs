@@ -380,6 +380,25 @@ fn warning_for_forward_patch_without_plain_attributes() {
     assert_snapshot(name, &warnings.render());
 }
 
+/// `forward_patch` steps sending `json_patch` where every attribute mapped one to one is complex:
+/// a JSON Patch cannot merge into `name` without the record, so the steps would never run.
+#[test]
+fn warning_for_json_patch_forwarding_with_only_complex_attributes() {
+    let src = edited(&[
+        ("    - { scim: displayName, native: fullName }\n", "    - { scim: name, native: fullName }\n"),
+        (
+            "      - { method: PATCH, url: \"/users/{id}\", body: \"{changes}\" }\n",
+            "      - { method: PATCH, url: \"/users/{id}\", body: \"{changes}\" }\n    forward_patch:\n      - { method: PATCH, url: \"/users/{id}\", body: \"{json_patch}\" }\n",
+        ),
+    ]);
+    let name = "warning_for_json_patch_forwarding_with_only_complex_attributes";
+    let (m, warnings) = compile_str(&format!("{name}.yaml"), &src).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert!(!warnings.has_errors());
+    assert!(m.users.update.forward.as_ref().is_some_and(|f| f.attrs.contains_key("name")));
+    assert!(warnings.render().contains("can be set by a JSON Patch"), "{}", warnings.render());
+    assert_snapshot(name, &warnings.render());
+}
+
 // === the command line ===
 
 /// `scimgate check` prints every problem of every file, an `ok` line per good file, and fails.

@@ -1166,7 +1166,7 @@ impl Compiler<'_> {
     }
 
     /// Compiles `update.forward_patch`, with the attributes its operations may name; warns when
-    /// there are none, since the steps would then never run.
+    /// there are none (or none its `json_patch` can set), since the steps would then never run.
     fn forward_patch(
         &mut self,
         kind: ResourceKind,
@@ -1191,6 +1191,26 @@ impl Compiler<'_> {
             );
         }
         let forms = ForwardForms::of(&steps);
+        let schema = ResourceSchema::rfc(kind);
+        // JSON Patch without the record can set a single-valued simple attribute or replace every
+        // value of a multi-valued one, at a top-level native key (see `engine::forward`).
+        let settable = |(name, native): (&String, &String)| {
+            let def = crate::scim::patch::attr_path(name, name).ok().and_then(|p| schema.resolve(&p).map(|r| r.def));
+            !native.contains(':') && def.is_none_or(|d| d.multi_valued || d.ty != AttrType::Complex)
+        };
+        if forms.json_patch && !attrs.is_empty() && !attrs.iter().any(settable) {
+            let section = kind.endpoint().to_lowercase();
+            let help = "`json_patch` carries only `add` and `replace` operations that set a single-valued simple \
+                        attribute (`displayName`) or replace every value of a multi-valued one, at a top-level native \
+                        key; complex attributes (`name`) and extension objects need the record"
+                .to_owned();
+            self.warning_at_key(
+                &[&section, "update", "forward_patch"],
+                "no attribute mapped one to one can be set by a JSON Patch without the record, so `forward_patch` is \
+                 never used",
+                help,
+            );
+        }
         Some(ForwardPatch { steps, attrs, forms })
     }
 
