@@ -5,32 +5,19 @@
 //! the answers, and the users as the service then holds them, must be the same. The backend call
 //! counters show which PATCHes were forwarded.
 
+#[path = "support/forwarding.rs"]
+mod forwarding;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use scimgate::settings::{AuthSettings, RouteSettings, Settings, StaticTokenSettings, TargetSettings};
+use forwarding::{backend_requests as count, route, without_forwarding};
+use scimgate::settings::{RouteSettings, Settings, TargetSettings};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "idp-token";
 const BACKEND_TOKEN: &str = "backend-token";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-fn route(target: TargetSettings, token: &str) -> RouteSettings {
-    RouteSettings {
-        target,
-        auth: AuthSettings {
-            tokens: vec![StaticTokenSettings {
-                name: "idp".into(),
-                value: Some(token.into()),
-                value_env: None,
-                value_file: None,
-                sha256: None,
-                read_only: false,
-            }],
-            ..Default::default()
-        },
-    }
-}
 
 fn settings(routes: Vec<(&str, RouteSettings)>) -> Settings {
     Settings {
@@ -38,29 +25,6 @@ fn settings(routes: Vec<(&str, RouteSettings)>) -> Settings {
         routes: routes.into_iter().map(|(n, r)| (n.to_owned(), r)).collect(),
         ..Settings::default()
     }
-}
-
-/// The shipped `scim` mapping without its `forward_patch` sections.
-fn without_forwarding() -> String {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/scim.yaml")).unwrap();
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in src.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if line.trim_start() == "forward_patch:" {
-            skipping = true;
-            continue;
-        }
-        if skipping && (indent > 4 || line.trim().is_empty()) {
-            continue;
-        }
-        skipping = false;
-        out.push_str(line);
-        out.push('\n');
-    }
-    let forwards = out.lines().any(|l| l.trim_start().starts_with("forward_patch:"));
-    assert!(!forwards && out.contains("style: put"), "{out}");
-    out
 }
 
 struct Client {
@@ -90,11 +54,6 @@ fn comparable(mut v: Value) -> Value {
     v
 }
 
-fn count(metrics: &str, backend: &str, method: &str) -> u64 {
-    let head = format!(r#"scimgate_backend_requests_total{{backend="{backend}",method="{method}","#);
-    metrics.lines().filter(|l| l.starts_with(&head)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_patches_leave_the_application_as_read_modify_write_does() {
     let inner = scimgate::app::start(&settings(vec![("app", route(TargetSettings::Memory, BACKEND_TOKEN))]))
@@ -103,7 +62,9 @@ async fn forwarded_patches_leave_the_application_as_read_modify_write_does() {
     let inner_url = inner.scim_base_url("app", false);
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("scim-rmw.yaml");
-    std::fs::write(&plain, without_forwarding()).unwrap();
+    let plain_src = without_forwarding("scim");
+    assert!(plain_src.contains("style: put"), "{plain_src}");
+    std::fs::write(&plain, plain_src).unwrap();
     let backend = json!({"base_url": inner_url, "auth": {"type": "bearer", "token": BACKEND_TOKEN}});
     let mapped = |file: PathBuf| TargetSettings::Mapping { file, backend: Some(backend.clone()) };
     let gw = scimgate::app::start(&settings(vec![

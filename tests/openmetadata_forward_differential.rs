@@ -5,55 +5,20 @@
 //! route; the answers, and the users as OpenMetadata then holds them, must be the same. The
 //! backend call counters show which PATCHes were forwarded.
 
+#[path = "support/forwarding.rs"]
+mod forwarding;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use forwarding::{backend_requests as count, route, without_forwarding};
 use scimgate::emulator::{OpenMetadataConfig, OpenMetadataEmulator};
-use scimgate::settings::{AuthSettings, RouteSettings, Settings, StaticTokenSettings, TargetSettings};
+use scimgate::settings::{Settings, TargetSettings};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "idp-token";
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-fn route(target: TargetSettings) -> RouteSettings {
-    RouteSettings {
-        target,
-        auth: AuthSettings {
-            tokens: vec![StaticTokenSettings {
-                name: "idp".into(),
-                value: Some(TOKEN.into()),
-                value_env: None,
-                value_file: None,
-                sha256: None,
-                read_only: false,
-            }],
-            ..Default::default()
-        },
-    }
-}
-
-/// The shipped `openmetadata` mapping without its `forward_patch` sections.
-fn without_forwarding() -> String {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings/openmetadata.yaml")).unwrap();
-    let mut out = String::new();
-    let mut skipping = false;
-    for line in src.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if line.trim_start() == "forward_patch:" {
-            skipping = true;
-            continue;
-        }
-        if skipping && (indent > 4 || line.trim().is_empty()) {
-            continue;
-        }
-        skipping = false;
-        out.push_str(line);
-        out.push('\n');
-    }
-    assert!(!out.contains("forward_patch:") && out.contains("body: \"{patch}\""), "{out}");
-    out
-}
 
 async fn send(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = reqwest::Client::new().request(method, url).bearer_auth(TOKEN);
@@ -83,11 +48,6 @@ fn stored(emu: &OpenMetadataEmulator, id: &str) -> Value {
            "isAdmin": u["isAdmin"], "roles": roles})
 }
 
-fn count(metrics: &str, backend: &str, method: &str) -> u64 {
-    let head = format!(r#"scimgate_backend_requests_total{{backend="{backend}",method="{method}","#);
-    metrics.lines().filter(|l| l.starts_with(&head)).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forwarded_json_patches_leave_openmetadata_as_the_read_and_diff_does() {
     let config = OpenMetadataConfig::default();
@@ -95,14 +55,16 @@ async fn forwarded_json_patches_leave_openmetadata_as_the_read_and_diff_does() {
     let emu = OpenMetadataEmulator::start(config).await.expect("the emulator starts");
     let dir = tempfile::tempdir().unwrap();
     let plain = dir.path().join("openmetadata-rmw.yaml");
-    std::fs::write(&plain, without_forwarding()).unwrap();
+    let plain_src = without_forwarding("openmetadata");
+    assert!(plain_src.contains("body: \"{patch}\""), "{plain_src}");
+    std::fs::write(&plain, plain_src).unwrap();
     let backend = json!({"base_url": format!("{}/api", emu.base_url()), "auth": {"type": "bearer", "token": token}});
     let mapped = |file: PathBuf| TargetSettings::Mapping { file, backend: Some(backend.clone()) };
     let settings = Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         routes: [("fwd", mapped(PathBuf::from("builtin:openmetadata"))), ("rmw", mapped(plain))]
             .into_iter()
-            .map(|(n, t)| (n.to_owned(), route(t)))
+            .map(|(n, t)| (n.to_owned(), route(t, TOKEN)))
             .collect(),
         ..Settings::default()
     };
