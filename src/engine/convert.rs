@@ -199,7 +199,8 @@ pub async fn update_record(
     Ok(out)
 }
 
-fn escape_pointer(k: &str) -> Cow<'_, str> {
+/// A member name as a JSON Pointer token (RFC 6901): `~` and `/` escaped.
+pub(super) fn escape_pointer(k: &str) -> Cow<'_, str> {
     if k.contains(['~', '/']) { Cow::Owned(k.replace('~', "~0").replace('/', "~1")) } else { Cow::Borrowed(k) }
 }
 

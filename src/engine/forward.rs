@@ -16,11 +16,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::mapping::compile::ForwardPatch;
+use super::convert::escape_pointer;
+use crate::mapping::compile::{ForwardPatch, json_patch_replaces};
 use crate::scim::filter::AttrPath;
 use crate::scim::get_ci;
 use crate::scim::patch::{self, PatchOpKind, PatchOperation, PatchPath, PatchRequest};
-use crate::scim::schema::{AttrHome, AttrType, AttributeDef, ResolvedAttr, ResourceSchema};
+use crate::scim::schema::{AttrHome, AttributeDef, ResolvedAttr, ResourceSchema};
 
 /// The variables the steps are given for a forwarded PATCH (`operations`, `json_patch`, as the
 /// steps name them), or `None` when a form they name cannot express it.
@@ -137,14 +138,13 @@ fn json_patch(fwd: &ForwardPatch, schema: &ResourceSchema, req: &PatchRequest) -
 /// the SCIM operation `op` means.
 fn pointer_add(op: PatchOpKind, target: &Target<'_>, after: &Map<String, Value>) -> Option<Value> {
     let def = target.resolved.def;
-    // SCIM merges into a complex value and appends to a multi-valued one, except that `replace`
-    // replaces every value.
-    let merges = if def.multi_valued { op == PatchOpKind::Add } else { def.ty == AttrType::Complex };
-    if target.resolved.sub.is_some() || merges || target.native.contains(':') {
+    // An `add` to a multi-valued attribute appends in SCIM.
+    let appends = def.multi_valued && op == PatchOpKind::Add;
+    if target.resolved.sub.is_some() || appends || !json_patch_replaces(def, target.native) {
         return None;
     }
     let value = target.read(after).filter(|v| !v.is_null())?;
-    let pointer = format!("/{}", target.native.replace('~', "~0").replace('/', "~1"));
+    let pointer = format!("/{}", escape_pointer(target.native));
     Some(serde_json::json!({"op": "add", "path": pointer, "value": value}))
 }
 

@@ -19,7 +19,7 @@ use super::model::*;
 use super::native_path::NativePath;
 use crate::scim::filter::{AttrPath, CompareOp};
 use crate::scim::patch::PatchPath;
-use crate::scim::schema::{AttrType, Mutability, ResourceSchema};
+use crate::scim::schema::{AttrType, AttributeDef, Mutability, ResourceSchema};
 use crate::scim::{ResourceKind, SchemaModel, ScimType};
 
 /// The supported format version.
@@ -1196,7 +1196,7 @@ impl Compiler<'_> {
         // value of a multi-valued one, at a top-level native key (see `engine::forward`).
         let settable = |(name, native): (&String, &String)| {
             let def = crate::scim::patch::attr_path(name, name).ok().and_then(|p| schema.resolve(&p).map(|r| r.def));
-            !native.contains(':') && def.is_none_or(|d| d.multi_valued || d.ty != AttrType::Complex)
+            def.map_or(!native.contains(':'), |d| json_patch_replaces(d, native))
         };
         if forms.json_patch && !attrs.is_empty() && !attrs.iter().any(settable) {
             let section = kind.endpoint().to_lowercase();
@@ -1487,10 +1487,18 @@ fn mark_create_only(schema: &mut ResourceSchema, r: &Resource) {
     }
 }
 
+/// Whether a JSON Patch `add` of the native member `native` says what a SCIM `replace` of the whole
+/// attribute `def` says, without the record: not for a complex single value (SCIM merges its
+/// sub-attributes), nor for an extension's attribute (its native name is the extension's object
+/// and a key, and `add` needs that object).
+pub fn json_patch_replaces(def: &AttributeDef, native: &str) -> bool {
+    !native.contains(':') && (def.multi_valued || def.ty != AttrType::Complex)
+}
+
 /// The attributes whose PATCH operations `forward_patch` may carry: those written on update by
-/// exactly one attribute mapping that renames the whole SCIM attribute to one native key and does nothing
-/// else, so that the application applying the operation to its record does what the gateway's
-/// read-modify-write would. Group `members` never qualify: they have their own steps. Nor does
+/// exactly one attribute mapping that renames the whole SCIM attribute to one native key and
+/// does nothing else, so that the application applying the operation to its record does what the
+/// gateway's read-modify-write would. Group `members` never qualify: they have their own steps. Nor does
 /// one whose native key also holds a computed or constant field (`native: fullName.origin`,
 /// `value: idp`): the read-modify-write writes that field again when it writes the key.
 fn forwardable(kind: ResourceKind, attrs: &[Attr], triggers: &[Trigger]) -> HashMap<String, String> {
