@@ -280,3 +280,69 @@ async fn cursor_paging_walks_forward_and_remembers_cursors() {
     assert_eq!(ids(&r), ["1"]);
     assert_eq!(stub.take_lines(), ["GET /api/users?limit=2"]);
 }
+
+#[tokio::test]
+async fn cursor_paging_answers_a_far_start_index_by_walking_only_the_pages_there_are() {
+    let stub = Stub::start().await;
+    let list = r#"  call: { name: list users, method: GET, url: /users, query: { limit: "{limit}", after: "{cursor}" } }
+  records: $.data[*]
+  total: $.paging.total
+  paging: { style: cursor, max_limit: 2, next: $.paging.after }"#;
+    let gw = Gateway::start(&mapping("", &users_with("", list), PLAIN_GROUPS), &stub).await;
+    stub.get_json(
+        "/api/users?limit=2",
+        json!({"data": [user("1", "a", "A"), user("2", "b", "B")], "paging": {"after": "p2", "total": 3}}),
+    );
+    stub.get_json("/api/users?after=p2&limit=2", json!({"data": [user("3", "c", "C")], "paging": {"total": 3}}));
+
+    // A start far past any page: the walk ends with the listing, whatever the number says.
+    let far = "/Users?startIndex=99999999999999999999&count=10";
+    let r = tokio::time::timeout(std::time::Duration::from_secs(20), gw.get(far)).await.expect("an answer");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(ids(&r), Vec::<String>::new());
+    assert_eq!(r.body["totalResults"], 3);
+    assert_eq!(stub.take_lines(), ["GET /api/users?limit=2", "GET /api/users?after=p2&limit=2"]);
+
+    // Once a cursor is known, a far start goes on from the furthest one.
+    let r = tokio::time::timeout(std::time::Duration::from_secs(20), gw.get(far)).await.expect("an answer");
+    assert_eq!(ids(&r), Vec::<String>::new());
+    assert_eq!(stub.take_lines(), ["GET /api/users?after=p2&limit=2"]);
+}
+
+#[tokio::test]
+async fn a_listing_without_a_total_is_counted_once_and_every_page_gives_the_same_total() {
+    let stub = Stub::start().await;
+    let list = r#"  call: { name: list users, method: GET, url: /users, query: { limit: "{limit}", after: "{cursor}" } }
+  records: $.data[*]
+  paging: { style: cursor, max_limit: 2, next: $.next }"#;
+    let gw = Gateway::start(&mapping("", &users_with("", list), PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/users?limit=2", json!({"data": [user("1", "a", "A"), user("2", "b", "B")], "next": "p2"}));
+    stub.get_json(
+        "/api/users?after=p2&limit=2",
+        json!({"data": [user("3", "c", "C"), user("4", "d", "D")], "next": "p3"}),
+    );
+    stub.get_json("/api/users?after=p3&limit=2", json!({"data": [user("5", "e", "E")], "next": null}));
+
+    // The first page counts the rest of the listing from where it stopped, not from the start.
+    let r = gw.get("/Users?startIndex=1&count=2").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((ids(&r), r.body["totalResults"].as_u64()), (vec!["1".to_owned(), "2".to_owned()], Some(5)));
+    assert_eq!(
+        stub.take_lines(),
+        ["GET /api/users?limit=2", "GET /api/users?after=p2&limit=2", "GET /api/users?after=p3&limit=2"]
+    );
+
+    // The next page reads only its own page and gives the same total.
+    let r = gw.get("/Users?startIndex=3&count=2").await;
+    assert_eq!((ids(&r), r.body["totalResults"].as_u64()), (vec!["3".to_owned(), "4".to_owned()], Some(5)));
+    assert_eq!(stub.take_lines(), ["GET /api/users?after=p2&limit=2"]);
+
+    // A user deleted through the gateway: the listing is counted again.
+    stub.on("DELETE", "/api/users/5", Reply::empty(204));
+    assert_eq!(gw.delete("/Users/5").await.status, 204);
+    stub.get_json("/api/users?after=p3&limit=2", json!({"data": [], "next": null}));
+    stub.take_lines();
+    let r = gw.get("/Users?startIndex=1&count=2").await;
+    assert_eq!(r.body["totalResults"], 4);
+    assert_eq!(stub.take_lines().len(), 3);
+}

@@ -42,7 +42,7 @@ use crate::target::{ListPage, ListQuery, Patched, RequestCtx, Target};
 pub struct MappedTarget {
     runner: Runner,
     lookups: Lookups,
-    cursors: paging::CursorCache,
+    listings: paging::ListingMemo,
     users: ResourceState,
     groups: ResourceState,
 }
@@ -85,7 +85,7 @@ impl MappedTarget {
         let lookups = Lookups::new(&runner);
         let users = ResourceState::of(runner.mapping.resource(ResourceKind::User));
         let groups = ResourceState::of(runner.mapping.resource(ResourceKind::Group));
-        MappedTarget { runner, lookups, cursors: paging::CursorCache::new(), users, groups }
+        MappedTarget { runner, lookups, listings: paging::ListingMemo::new(), users, groups }
     }
 
     pub fn mapping(&self) -> &Arc<CompiledMapping> {
@@ -754,6 +754,7 @@ impl Target for MappedTarget {
         if kind == ResourceKind::Group {
             self.check_members(&resource)?;
         }
+        self.listings.forget_total(kind).await;
         let resolver = self.resolver();
         let mut scope = self.runner.scope();
         scope.insert("scim".into(), Value::Object(resource.clone()));
@@ -834,7 +835,7 @@ impl Target for MappedTarget {
                     skip,
                     query.count,
                     &resolver,
-                    &self.cursors,
+                    &self.listings,
                     kind,
                     res.list.max_scan,
                 )
@@ -940,7 +941,9 @@ impl Target for MappedTarget {
                 .collect();
             self.write_members(&scope, vec![], current, Some(vec![])).await?;
         }
-        match self.runner.run_writes("delete", &self.res(kind).delete, &mut scope, &self.resolver()).await {
+        let deleted = self.runner.run_writes("delete", &self.res(kind).delete, &mut scope, &self.resolver()).await;
+        self.listings.forget_total(kind).await;
+        match deleted {
             Ok(_) => Ok(()),
             Err(e) if e.status == 404 => Err(Self::not_found(kind, id)),
             Err(e) => Err(e),

@@ -19,19 +19,62 @@ pub struct Walk<'a> {
     pub paging: Option<&'a PagingC>,
 }
 
-/// Cursors seen per page number, so that an IdP paging through a cursor-paged listing does not
-/// make the gateway walk from the start for every page. Per replica; losing it costs only time.
-pub struct CursorCache {
-    cache: Cache<(ResourceKind, u64), String>,
+/// What walking a native listing taught, per replica, so that an IdP paging through a listing
+/// does not make the gateway walk it from the start for every page: the cursor of each page of a
+/// cursor-paged listing, and the length of a listing whose application gives no total. Losing it
+/// costs only time.
+pub struct ListingMemo {
+    cursors: Cache<(ResourceKind, u64), String>,
+    /// The highest page number with a cursor stored, so that a far `startIndex` looks up no more
+    /// pages than were ever walked.
+    highest: std::sync::Mutex<[u64; 2]>,
+    totals: Cache<ResourceKind, usize>,
 }
 
-impl CursorCache {
+impl ListingMemo {
     pub fn new() -> Self {
-        CursorCache { cache: Cache::builder().max_capacity(100_000).time_to_live(Duration::from_secs(300)).build() }
+        let ttl = Duration::from_secs(300);
+        ListingMemo {
+            cursors: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
+            highest: std::sync::Mutex::new([0; 2]),
+            totals: Cache::builder().max_capacity(2).time_to_live(ttl).build(),
+        }
+    }
+
+    /// Forgets a listing's length: the gateway has just created or deleted one of its records.
+    pub async fn forget_total(&self, kind: ResourceKind) {
+        self.totals.invalidate(&kind).await;
+    }
+
+    async fn remember_cursor(&self, kind: ResourceKind, page: u64, cursor: String) {
+        self.cursors.insert((kind, page), cursor).await;
+        let mut highest = self.highest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let h = &mut highest[slot(kind)];
+        *h = (*h).max(page);
+    }
+
+    /// The nearest page at or before `page` whose cursor is known (page 0 needs none).
+    async fn nearest_cursor(&self, kind: ResourceKind, page: u64) -> (u64, Option<String>) {
+        let highest = self.highest.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[slot(kind)];
+        let mut n = page.min(highest);
+        while n > 0 {
+            if let Some(c) = self.cursors.get(&(kind, n)).await {
+                return (n, Some(c));
+            }
+            n -= 1;
+        }
+        (0, None)
     }
 }
 
-impl Default for CursorCache {
+fn slot(kind: ResourceKind) -> usize {
+    match kind {
+        ResourceKind::User => 0,
+        ResourceKind::Group => 1,
+    }
+}
+
+impl Default for ListingMemo {
     fn default() -> Self {
         Self::new()
     }
@@ -136,6 +179,15 @@ fn page_params(p: &PagingC, n: u64, size: usize) -> Vec<(&'static str, Value)> {
     }
 }
 
+/// Where a walk that stopped before the end of a listing would go on.
+enum Rest {
+    Offset(usize),
+    /// The next page's number, counted from 0.
+    Page(u64),
+    /// The next page's number and its cursor.
+    Cursor(u64, String),
+}
+
 /// One SCIM page: records `skip..skip+count` of the listing, and the total number of records.
 #[allow(clippy::too_many_arguments)]
 pub async fn page(
@@ -144,7 +196,7 @@ pub async fn page(
     skip: usize,
     count: usize,
     lookups: &dyn LookupResolver,
-    cursors: &CursorCache,
+    memo: &ListingMemo,
     kind: ResourceKind,
     max_scan: usize,
 ) -> Result<(Vec<Value>, usize), ScimError> {
@@ -158,7 +210,7 @@ pub async fn page(
     let mut out: Vec<Value> = vec![];
     let mut total: Option<usize> = None;
     let mut position;
-    let mut ended = false;
+    let rest: Option<Rest>;
     match paging {
         PagingC::Offset { .. } => {
             position = skip;
@@ -171,10 +223,11 @@ pub async fn page(
                 position += got;
                 out.extend(a.records);
                 if got < want {
-                    ended = true;
+                    rest = None;
                     break;
                 }
                 if out.len() >= count {
+                    rest = Some(Rest::Offset(position));
                     break;
                 }
             }
@@ -182,7 +235,7 @@ pub async fn page(
         PagingC::Page { first_page, .. } => {
             let mut n = (skip / size) as u64;
             let mut within = skip % size;
-            position = n as usize * size;
+            position = (n as usize).saturating_mul(size);
             loop {
                 let params = [
                     ("page", Value::from(first_page + n)),
@@ -195,27 +248,20 @@ pub async fn page(
                 position += got;
                 out.extend(a.records.into_iter().skip(within));
                 within = 0;
+                n += 1;
                 if got < size {
-                    ended = true;
+                    rest = None;
                     break;
                 }
                 if out.len() >= count {
+                    rest = Some(Rest::Page(n));
                     break;
                 }
-                n += 1;
             }
         }
         PagingC::Cursor { .. } => {
             let target = (skip / size) as u64;
-            let mut n = target;
-            let mut cursor = None;
-            while n > 0 {
-                if let Some(c) = cursors.cache.get(&(kind, n)).await {
-                    cursor = Some(c);
-                    break;
-                }
-                n -= 1;
-            }
+            let (mut n, mut cursor) = memo.nearest_cursor(kind, target).await;
             position = n as usize * size;
             loop {
                 let params =
@@ -229,32 +275,81 @@ pub async fn page(
                     std::cmp::Ordering::Greater => out.extend(a.records),
                     std::cmp::Ordering::Less => {}
                 }
-                match a.next {
-                    Some(c) if got > 0 => {
-                        n += 1;
-                        cursors.cache.insert((kind, n), c.clone()).await;
-                        cursor = Some(c);
-                    }
-                    _ => {
-                        ended = true;
-                        break;
-                    }
-                }
+                let Some(c) = a.next.filter(|_| got > 0) else {
+                    rest = None;
+                    break;
+                };
+                n += 1;
+                memo.remember_cursor(kind, n, c.clone()).await;
                 if n > target && out.len() >= count {
+                    rest = Some(Rest::Cursor(n, c));
                     break;
                 }
+                cursor = Some(c);
             }
         }
     }
     out.truncate(count);
-    let total = match total {
-        Some(t) => t,
-        None if ended => position,
-        None => {
-            // The application gives no total: count the rest of the listing (bounded).
-            let (all, _) = collect(runner, walk, &scope, max_scan.max(position) + 1, lookups, None).await?;
-            all.len()
+    let total = match (total, rest) {
+        (Some(t), _) => t,
+        (None, None) => {
+            memo.totals.insert(kind, position).await;
+            position
         }
+        // The application gives no total: the listing's length as counted before, while it is
+        // still longer than what this walk saw, so that every page of one pass agrees.
+        (None, Some(rest)) => match memo.totals.get(&kind).await.filter(|&t| t > position) {
+            Some(t) => t,
+            None => {
+                let limit = max_scan.max(position) + 1 - position;
+                let (more, ended) = count_rest(runner, walk, &scope, rest, limit, lookups, (memo, kind)).await?;
+                if ended {
+                    memo.totals.insert(kind, position + more).await;
+                }
+                position + more
+            }
+        },
     };
     Ok((out, total))
+}
+
+/// Counts the records of a listing from `rest` on, up to `limit`, without keeping them; also
+/// says whether the count reached the end. Cursors met on the way are remembered.
+async fn count_rest(
+    runner: &Runner,
+    walk: &Walk<'_>,
+    scope: &Map<String, Value>,
+    rest: Rest,
+    limit: usize,
+    lookups: &dyn LookupResolver,
+    (memo, kind): (&ListingMemo, ResourceKind),
+) -> Result<(usize, bool), ScimError> {
+    let Some(paging) = walk.paging else { return Ok((0, true)) };
+    let size = paging.max_limit();
+    let mut counted = 0;
+    let mut rest = rest;
+    while counted < limit {
+        let params = match (&rest, paging) {
+            (Rest::Offset(at), _) => vec![("offset", Value::from(*at)), ("limit", Value::from(size))],
+            (Rest::Page(n), p) => page_params(p, *n, size),
+            (Rest::Cursor(_, c), _) => vec![("cursor", Value::String(c.clone())), ("limit", Value::from(size))],
+        };
+        let a = fetch(runner, walk, scope, &params, lookups).await?;
+        let got = a.records.len();
+        counted += got;
+        rest = match rest {
+            _ if got == 0 => return Ok((counted, true)),
+            Rest::Offset(at) if got == size => Rest::Offset(at + got),
+            Rest::Page(n) if got == size => Rest::Page(n + 1),
+            Rest::Cursor(n, _) => match a.next {
+                Some(c) => {
+                    memo.remember_cursor(kind, n + 1, c.clone()).await;
+                    Rest::Cursor(n + 1, c)
+                }
+                None => return Ok((counted, true)),
+            },
+            Rest::Offset(_) | Rest::Page(_) => return Ok((counted, true)),
+        };
+    }
+    Ok((counted, false))
 }

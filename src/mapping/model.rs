@@ -550,7 +550,8 @@ pub struct ListSpec {
     pub total: Option<Text>,
     /// How pages are requested.
     pub paging: Paging,
-    /// Records read at most for one gateway-side filtered query.
+    /// Records read at most for one gateway-side filtered query, or to count a listing whose
+    /// application gives no total.
     #[serde(default = "default_max_scan")]
     pub max_scan: usize,
 }
