@@ -299,6 +299,35 @@ async fn member_values_that_name_no_user_are_refused() {
     assert_eq!(writes, ["PUT /api/groups/g1/members/urn%3Auser%3Abob"]);
 }
 
+/// An application that answers a member write with 404 does not know the user: the group was read
+/// just before. The IdP gets 400 `invalidValue`, not a 404 it would read as "no such group".
+#[tokio::test]
+async fn a_member_the_application_does_not_know_is_an_invalid_value() {
+    let stub = Stub::start().await;
+    let members = r#"  read: { records: "$.members[*]", value: $ }
+  add: { mode: each, steps: [{ name: add member, method: PUT, url: "/groups/{id}/members/{member}" }] }
+  remove: { mode: each, steps: [{ name: remove member, method: DELETE, url: "/groups/{id}/members/{member}" }] }"#;
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups_with(members, "/groups")), &stub).await;
+    stub.get_json("/api/groups/g1", json!({"id": "g1", "name": "eng", "members": []}));
+    stub.on("PUT", "/api/groups/g1/members/u9", Reply::json(404, json!({"message": "user u9 not found"})));
+
+    let r = gw.patch("/Groups/g1", add(&["u9"])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{:?}", r.body);
+    assert!(r.detail().contains("u9"), "{}", r.detail());
+
+    // A group the application does not have is still 404, found by the read before any write.
+    let r = gw.patch("/Groups/g2", add(&["u9"])).await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    assert!(stub.take().iter().all(|c| c.line() != "PUT /api/groups/g2/members/u9"));
+
+    // The same in one batch write of the whole list.
+    let gw = Gateway::start(&mapping("", PLAIN_USERS, &groups_with(TEAM_MEMBERS, "/teams")), &stub).await;
+    stub.get_json("/api/teams/t1", json!({"id": "t1", "name": "eng", "users": []}));
+    stub.on("PUT", "/api/teams/t1/users", Reply::json(404, json!({"message": "user u9 not found"})));
+    let r = gw.patch("/Groups/t1", add(&["u9"])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (400, Some("invalidValue")), "{:?}", r.body);
+}
+
 /// Team members held in the team record, set as a whole list and removed one at a time.
 const TEAM_MEMBERS: &str = r#"  read: { records: "$.users[*]", value: $.id }
   add:

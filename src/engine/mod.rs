@@ -263,7 +263,7 @@ impl MappedTarget {
             return Err(ScimError::invalid_path("this target does not manage group members"));
         };
         let mut done = 0;
-        for (list, w) in [(removed, &m.remove), (added, &m.add)] {
+        for (list, w, adding) in [(removed, &m.remove, false), (added, &m.add, true)] {
             if list.is_empty() {
                 continue;
             }
@@ -283,12 +283,13 @@ impl MappedTarget {
                             );
                         }
                         e
-                    })?
+                    })
                 }
                 MemberMode::Each => {
-                    self.runner.run_each("members", &w.steps, &s, "member", items, &self.resolver()).await?
+                    self.runner.run_each("members", &w.steps, &s, "member", items, &self.resolver()).await
                 }
-            };
+            }
+            .map_err(|e| if adding { unknown_member(e) } else { e })?;
         }
         Ok(done)
     }
@@ -643,6 +644,16 @@ fn attach_captures(record: &mut Value, steps: &[crate::mapping::compile::Call], 
 /// resource (see [`calls::has_dot_segment`]), so they name no record.
 fn addressable(id: &str) -> bool {
     id != "." && id != ".."
+}
+
+/// A member write the application answers with 404 names a user it does not have: the group was
+/// read just before, so a 404 there is not the group's, and IdPs read 404 on a group PATCH as
+/// "no such group".
+fn unknown_member(e: ScimError) -> ScimError {
+    if e.status != 404 || e.scim_type.is_some() {
+        return e;
+    }
+    ScimError::invalid_value(format!("members: no such user in the application ({})", e.detail))
 }
 
 /// A failure after `writes` successful writes of the same request: the IdP must learn that part
