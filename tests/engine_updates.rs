@@ -581,6 +581,64 @@ async fn active_change_writes_a_status_resource() {
     assert_eq!(seen[1].json(), &json!({"status": "enabled"}));
 }
 
+/// A `put` after a trigger: a trigger before the update changes the record, so the record is read
+/// again before it is sent back whole (the old one would undo the trigger); a trigger after the
+/// update makes the update's answer stale, so the record is read back for the IdP's answer.
+#[tokio::test]
+async fn put_updates_and_answers_see_what_triggers_changed() {
+    let stub = Stub::start().await;
+    let users = users_with(
+        r#"  - { scim: userName, native: login }
+  - { scim: name.familyName, native: last }
+  - { scim: active, native: enabled, update: false }"#,
+        r#"  style: put
+  steps: [{ name: put user, method: PUT, url: "/users/{id}", body: "{doc}" }]"#,
+        r#"triggers:
+  - attribute: active
+    equals: true
+    before_update: true
+    steps: [{ name: enable user, method: POST, url: "/users/{id}/enable" }]
+  - attribute: active
+    equals: false
+    steps: [{ name: disable user, method: POST, url: "/users/{id}/disable" }]"#,
+    );
+    let gw = Gateway::start(&mapping("", &users, PLAIN_GROUPS), &stub).await;
+    let rec = |enabled: bool, last: &str| json!({"id": "a1", "login": "ann", "last": last, "enabled": enabled});
+    stub.on_seq("GET", "/api/users/a1", vec![Reply::json(200, rec(false, "Lee")), Reply::json(200, rec(true, "Lee"))]);
+    stub.on("POST", "/api/users/a1/enable", Reply::empty(204));
+    stub.on("PUT", "/api/users/a1", Reply::json(200, rec(true, "Smith")));
+
+    // Entra (without aadOptscim062020) enabling and renaming in one PATCH.
+    let ops = json!([{"op": "Replace", "value": {"active": "True", "name.familyName": "Smith"}}]);
+    let r = gw.patch("/Users/a1", ops).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        lines(&seen),
+        ["GET /api/users/a1", "POST /api/users/a1/enable", "GET /api/users/a1", "PUT /api/users/a1"]
+    );
+    assert_eq!(seen[3].json(), &rec(true, "Smith"), "the PUT keeps what the trigger enabled");
+    assert_eq!((r.body["active"].as_bool(), r.body["name"]["familyName"].as_str()), (Some(true), Some("Smith")));
+
+    // Disabling and renaming: the PUT's answer still says enabled; the read after the trigger does not.
+    stub.on_seq(
+        "GET",
+        "/api/users/a1",
+        vec![Reply::json(200, rec(true, "Smith")), Reply::json(200, rec(false, "Lee"))],
+    );
+    stub.on("PUT", "/api/users/a1", Reply::json(200, rec(true, "Lee")));
+    stub.on("POST", "/api/users/a1/disable", Reply::empty(204));
+    let ops = json!([{"op": "Replace", "path": "name.familyName", "value": "Lee"}, {"op": "Replace", "path": "active", "value": "False"}]);
+    let r = gw.patch("/Users/a1", ops).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let seen = stub.take();
+    assert_eq!(
+        lines(&seen),
+        ["GET /api/users/a1", "PUT /api/users/a1", "POST /api/users/a1/disable", "GET /api/users/a1"]
+    );
+    assert_eq!((r.body["active"].as_bool(), r.body["name"]["familyName"].as_str()), (Some(false), Some("Lee")));
+}
+
 /// Role name → id through a lookup call, cached: the second request for the same role makes no
 /// lookup call; an unknown role is refused naming it; `on_missing: null` leaves a field out.
 #[tokio::test]

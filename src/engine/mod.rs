@@ -389,7 +389,7 @@ impl MappedTarget {
         scope.insert("id".into(), Value::String(native_id.clone()));
         scope.insert("scim".into(), Value::Object(new));
         scope.insert("old".into(), record);
-        let (new, record) = (scope_new(&scope), scope_old(&scope));
+        let new = scope_new(&scope);
         let resolver = self.resolver();
         for a in res.attrs.iter().filter(|a| a.immutable) {
             let Some(src) = &a.scim else { continue };
@@ -406,6 +406,18 @@ impl MappedTarget {
             }
         }
         let mut writes = self.run_triggers(kind, &scope, Some(&old), new, true).await?;
+        // A `put` sends the whole record back: after a trigger has changed it, the record read
+        // before would write the trigger's change back over.
+        if writes > 0 && res.update.style == UpdateStyle::Put {
+            let fresh = self
+                .read_record_keeping(kind, &native_id, read_members, &self.state(kind).change)
+                .await
+                .map_err(|e| after_writes(e, writes))?
+                .ok_or_else(|| Self::not_found(kind, scim_id))?;
+            let (_, fresh) = self.full_resource(kind, &native_id, fresh, with_members).await?;
+            scope.insert("old".into(), fresh);
+        }
+        let (new, record) = (scope_new(&scope), scope_old(&scope));
         let new_record = convert::update_record(res, record, &old, new, schema, &scope, &resolver).await?;
         let mut echoed: Option<Value> = None;
         if new_record != *record {
@@ -448,7 +460,13 @@ impl MappedTarget {
             }
         }
         let new = scope_new(&scope);
-        writes += self.run_triggers(kind, &scope, Some(&old), new, false).await.map_err(|e| after_writes(e, writes))?;
+        let after =
+            self.run_triggers(kind, &scope, Some(&old), new, false).await.map_err(|e| after_writes(e, writes))?;
+        writes += after;
+        if after > 0 {
+            // The update's answer is the record before these triggers changed it.
+            echoed = None;
+        }
         if kind == ResourceKind::Group {
             let (added, removed, after) = match fast {
                 Some((added, removed)) => {
