@@ -182,6 +182,25 @@ fn unknown_scim_attribute() {
 }
 
 #[test]
+fn unknown_sub_attribute_suggests_a_sibling() {
+    case(
+        "unknown_sub_attribute_suggests_a_sibling",
+        &[("scim: displayName, native: fullName", "scim: name.giveName, native: fullName")],
+    );
+}
+
+#[test]
+fn trigger_on_an_unknown_attribute() {
+    case(
+        "trigger_on_an_unknown_attribute",
+        &[(
+            "  get:\n    - { method: GET, url: \"/users/{id}\" }",
+            "  triggers:\n    - attribute: activ\n      equals: false\n      steps: [{ method: POST, url: \"/users/{id}/disable\" }]\n  get:\n    - { method: GET, url: \"/users/{id}\" }",
+        )],
+    );
+}
+
+#[test]
 fn transform_of_the_wrong_type() {
     case(
         "transform_of_the_wrong_type",

@@ -908,8 +908,7 @@ impl Compiler<'_> {
         };
         let probe = AttrPath { sub: sub.clone().or(attr.sub.clone()), ..attr.clone() };
         let Some(resolved) = schema.resolve(&probe) else {
-            let names: Vec<&str> = schema.core.attributes.iter().map(|a| a.name.as_str()).collect();
-            let help = expr::suggest(&attr.name, &names).map(|s| format!("did you mean `{s}`?"));
+            let help = attribute_suggestion(kind, &probe);
             self.d.at(t, 0, t.value.len(), format!("`{}` is not a {} attribute", t.value, kind.name()), help);
             return None;
         };
@@ -1121,6 +1120,15 @@ impl Compiler<'_> {
                 self.d.at(&t.attribute, 0, t.attribute.value.len(), "invalid SCIM attribute path", None);
                 continue;
             };
+            // A trigger on a name the schema does not have would never fire.
+            if let PatchPath::Attr(a) = &attr
+                && ResourceSchema::rfc(kind).resolve(a).is_none()
+            {
+                let message = format!("`{}` is not a {} attribute", t.attribute.value, kind.name());
+                let help = attribute_suggestion(kind, a);
+                self.d.at(&t.attribute, 0, t.attribute.value.len(), message, help);
+                continue;
+            }
             let steps = self.steps(&t.steps, Ctx::Trigger);
             triggers.push(Trigger {
                 attr,
@@ -1493,6 +1501,24 @@ fn mark_create_only(schema: &mut ResourceSchema, r: &Resource) {
 /// and a key, and `add` needs that object).
 pub fn json_patch_replaces(def: &AttributeDef, native: &str) -> bool {
     !native.contains(':') && (def.multi_valued || def.ty != AttrType::Complex)
+}
+
+/// "Did you mean" for a SCIM attribute the schema does not have: a sub-attribute of the named
+/// attribute when that exists (`name.giveName` → `name.givenName`), else a core attribute.
+fn attribute_suggestion(kind: ResourceKind, a: &AttrPath) -> Option<String> {
+    let schema = ResourceSchema::rfc(kind);
+    let parent = schema.top_attribute(a.uri.as_deref(), &a.name).map(|(_, def)| def);
+    let suggestion = match (parent, &a.sub) {
+        (Some(def), Some(sub)) => {
+            let names: Vec<&str> = def.sub_attributes.iter().map(|s| s.name.as_str()).collect();
+            expr::suggest(sub, &names).map(|s| format!("{}.{s}", def.name))
+        }
+        _ => {
+            let names: Vec<&str> = schema.core.attributes.iter().map(|a| a.name.as_str()).collect();
+            expr::suggest(&a.name, &names).map(str::to_owned)
+        }
+    };
+    suggestion.map(|s| format!("did you mean `{s}`?"))
 }
 
 /// The attributes whose PATCH operations `forward_patch` may carry: those written on update by
