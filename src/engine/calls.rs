@@ -68,8 +68,12 @@ fn native_message(resp: &NativeResponse) -> String {
                 return s.chars().take(300).collect();
             }
         }
-        if let Some(s) = v.pointer("/errors/0/message").and_then(Value::as_str) {
-            return s.chars().take(300).collect();
+        // `{"error": {"message": …}}` (Microsoft Graph, Google APIs), `{"errors": [{"message": …}]}`
+        // (GraphQL and many REST APIs), OAuth's `error_description`.
+        for p in ["/error/message", "/errors/0/message", "/error_description"] {
+            if let Some(s) = v.pointer(p).and_then(Value::as_str) {
+                return s.chars().take(300).collect();
+            }
         }
     }
     let text = String::from_utf8_lossy(&resp.body);
@@ -504,6 +508,25 @@ mod tests {
         assert_eq!(encode_component("Zoë"), "Zo%C3%AB");
         assert_eq!(encode_component("line\r\nX: y"), "line%0D%0AX%3A%20y");
         assert_eq!(encode_component("a-b_c.d~e"), "a-b_c.d~e");
+    }
+
+    #[test]
+    fn the_message_of_a_native_error_is_found_where_common_apis_put_it() {
+        let answer = |body: &str| NativeResponse {
+            status: 400,
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::copy_from_slice(body.as_bytes()),
+        };
+        for (body, message) in [
+            (r#"{"message": "login taken"}"#, "login taken"),
+            (r#"{"error": {"code": "duplicate", "message": "login taken"}}"#, "login taken"),
+            (r#"{"errors": [{"message": "login taken"}]}"#, "login taken"),
+            (r#"{"error_description": "login taken"}"#, "login taken"),
+            ("login taken\n", "login taken"),
+            ("", "(no message)"),
+        ] {
+            assert_eq!(native_message(&answer(body)), message, "{body}");
+        }
     }
 
     #[test]
