@@ -201,6 +201,14 @@ fn trigger_on_an_unknown_attribute() {
 }
 
 #[test]
+fn unquoted_template_in_a_flow_mapping() {
+    case(
+        "unquoted_template_in_a_flow_mapping",
+        &[("- { method: GET, url: \"/users/{id}\" }", "- { method: GET, url: /users/{id} }")],
+    );
+}
+
+#[test]
 fn transform_of_the_wrong_type() {
     case(
         "transform_of_the_wrong_type",

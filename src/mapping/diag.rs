@@ -184,7 +184,9 @@ impl Diagnostics {
             }
             _ => {
                 let text = e.to_string();
-                (strip_location_prefix(text.lines().next().unwrap_or("invalid YAML")), 1, None)
+                let message = strip_location_prefix(text.lines().next().unwrap_or("invalid YAML"));
+                let help = syntax_help(&message);
+                (message, 1, help)
             }
         };
         self.at_line(line, column, message);
@@ -318,3 +320,19 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// Hints for the parser's own words on the two slips mapping authors make most: a template or
+/// JSONPath left unquoted inside `{ … }` or `[ … ]`, and a list item indented differently.
+fn syntax_help(message: &str) -> Option<String> {
+    if message.contains("flow mapping") || message.contains("flow sequence") {
+        return Some(
+            "inside `{ … }` or `[ … ]`, quote a value that holds `{`, `}`, `[`, `]` or `,`: a template \
+             such as `url: \"/users/{id}\"` or a JSONPath such as `records: \"$.items[*]\"`"
+                .to_owned(),
+        );
+    }
+    if message.contains("'-' indicator") || message.contains("block end") {
+        return Some("check the indentation: the items of one list start in the same column".to_owned());
+    }
+    None
+}
