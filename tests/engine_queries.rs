@@ -346,3 +346,18 @@ async fn a_listing_without_a_total_is_counted_once_and_every_page_gives_the_same
     assert_eq!(r.body["totalResults"], 4);
     assert_eq!(stub.take_lines().len(), 3);
 }
+
+#[tokio::test]
+async fn a_filter_rule_asks_for_one_page_of_the_listing_s_size() {
+    let stub = Stub::start().await;
+    let filters = r#"filters:
+  - attribute: userName
+    call: { name: find by login, method: GET, url: /users, query: { login: "{value}", limit: "{limit}" } }
+    result: { records: "$.items[*]" }"#;
+    let gw = Gateway::start(&mapping("", &users_with(filters, OFFSET_LIST), PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/users?limit=2&login=ann", json!({"items": [user("1", "ann", "Ann")]}));
+    let r = query(&gw, "userName eq \"ann\"", "").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(ids(&r), ["1"]);
+    assert_eq!(stub.take_lines(), ["GET /api/users?limit=2&login=ann"]);
+}

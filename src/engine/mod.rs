@@ -584,6 +584,8 @@ impl MappedTarget {
                 scope.insert("value".into(), value);
                 scope.insert("filter".into(), Value::String(f.to_string()));
                 scope.insert("with_members".into(), Value::Bool(with_members));
+                // A rule reads one answer: as many records as one page of the listing.
+                scope.insert("limit".into(), Value::from(res.list.paging.max_limit()));
                 let resolver = self.resolver();
                 let keys = self.read_keys(kind);
                 let out = match &rule.result {

@@ -391,7 +391,7 @@ impl Ctx {
             Ctx::Update(UpdateStyle::PerKey) => &["vars", "id", "scim", "old", "doc", "record", "key", "value"],
             Ctx::ForwardPatch => &["vars", "id", "operations", "json_patch"],
             Ctx::List => &["vars", "limit", "offset", "page", "cursor"],
-            Ctx::Filter => &["vars", "value", "filter", "with_members", "limit", "offset", "page", "cursor"],
+            Ctx::Filter => &["vars", "value", "filter", "with_members", "limit"],
             Ctx::Trigger => &["vars", "id", "scim", "record", "value"],
             Ctx::MembersRead => &["vars", "id", "limit", "offset", "page", "cursor"],
             Ctx::MembersWrite(MemberMode::Batch) => &["vars", "id", "scim", "members", "members_after"],
