@@ -45,6 +45,12 @@ const OFFSET_LIST: &str = r#"  call: { name: list users, method: GET, url: /user
   paging: { style: offset, max_limit: 2 }
   max_scan: 5"#;
 
+/// Two records a page, the next page's cursor at `paging.after`, the total at `paging.total`.
+const CURSOR_LIST: &str = r#"  call: { name: list users, method: GET, url: /users, query: { limit: "{limit}", after: "{cursor}" } }
+  records: $.data[*]
+  total: $.paging.total
+  paging: { style: cursor, max_limit: 2, next: $.paging.after }"#;
+
 const FILTERS: &str = r#"filters:
   - attribute: userName
     op: eq
@@ -249,11 +255,7 @@ async fn page_number_paging_walks_whole_pages() {
 #[tokio::test]
 async fn cursor_paging_walks_forward_and_remembers_cursors() {
     let stub = Stub::start().await;
-    let list = r#"  call: { name: list users, method: GET, url: /users, query: { limit: "{limit}", after: "{cursor}" } }
-  records: $.data[*]
-  total: $.paging.total
-  paging: { style: cursor, max_limit: 2, next: $.paging.after }"#;
-    let gw = Gateway::start(&mapping("", &users_with("", list), PLAIN_GROUPS), &stub).await;
+    let gw = Gateway::start(&mapping("", &users_with("", CURSOR_LIST), PLAIN_GROUPS), &stub).await;
     stub.get_json(
         "/api/users?limit=2",
         json!({"data": [user("1", "a", "A"), user("2", "b", "B")], "paging": {"after": "c/2=", "total": 5}}),
@@ -284,11 +286,7 @@ async fn cursor_paging_walks_forward_and_remembers_cursors() {
 #[tokio::test]
 async fn cursor_paging_answers_a_far_start_index_by_walking_only_the_pages_there_are() {
     let stub = Stub::start().await;
-    let list = r#"  call: { name: list users, method: GET, url: /users, query: { limit: "{limit}", after: "{cursor}" } }
-  records: $.data[*]
-  total: $.paging.total
-  paging: { style: cursor, max_limit: 2, next: $.paging.after }"#;
-    let gw = Gateway::start(&mapping("", &users_with("", list), PLAIN_GROUPS), &stub).await;
+    let gw = Gateway::start(&mapping("", &users_with("", CURSOR_LIST), PLAIN_GROUPS), &stub).await;
     stub.get_json(
         "/api/users?limit=2",
         json!({"data": [user("1", "a", "A"), user("2", "b", "B")], "paging": {"after": "p2", "total": 3}}),
@@ -360,4 +358,29 @@ async fn a_filter_rule_asks_for_one_page_of_the_listing_s_size() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(ids(&r), ["1"]);
     assert_eq!(stub.take_lines(), ["GET /api/users?limit=2&login=ann"]);
+}
+
+#[tokio::test]
+async fn a_start_past_the_end_of_a_listing_without_a_total_reports_the_listing_s_length() {
+    let stub = Stub::start().await;
+    let list = r#"  call: { name: list users, method: GET, url: /users, query: { offset: "{offset}", limit: "{limit}" } }
+  records: $.items[*]
+  paging: { style: offset, max_limit: 2 }"#;
+    let gw = Gateway::start(&mapping("", &users_with("", list), PLAIN_GROUPS), &stub).await;
+    stub.get_json("/api/users?limit=2&offset=0", json!({"items": [user("1", "a", "A"), user("2", "b", "B")]}));
+    stub.get_json("/api/users?limit=2&offset=2", json!({"items": [user("3", "c", "C")]}));
+    stub.get_json("/api/users?limit=2&offset=999", json!({"items": []}));
+
+    // The empty page says only that the listing ends before it; its length is counted.
+    let r = gw.get("/Users?startIndex=1000&count=2").await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!((ids(&r), r.body["totalResults"].as_u64()), (Vec::<String>::new(), Some(3)));
+    assert_eq!(
+        stub.take_lines(),
+        ["GET /api/users?limit=2&offset=999", "GET /api/users?limit=2&offset=0", "GET /api/users?limit=2&offset=2"]
+    );
+    // The count is remembered.
+    let r = gw.get("/Users?startIndex=1000&count=2").await;
+    assert_eq!(r.body["totalResults"], 3);
+    assert_eq!(stub.take_lines(), ["GET /api/users?limit=2&offset=999"]);
 }

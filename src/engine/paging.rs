@@ -211,15 +211,20 @@ pub async fn page(
     let mut total: Option<usize> = None;
     let mut position;
     let rest: Option<Rest>;
+    // The first page asked for was empty and not the listing's first: the listing ended
+    // somewhere before it, so `position` is not its length.
+    let mut past_the_end = false;
     match paging {
         PagingC::Offset { .. } => {
             position = skip;
+            let start = position;
             loop {
                 let want = (count.saturating_sub(out.len())).clamp(1, size);
                 let params = [("offset", Value::from(position)), ("limit", Value::from(want))];
                 let a = fetch(runner, walk, &scope, &params, lookups).await?;
                 total = total.or(a.total);
                 let got = a.records.len();
+                past_the_end = got == 0 && position == start && start > 0;
                 position += got;
                 out.extend(a.records);
                 if got < want {
@@ -236,6 +241,7 @@ pub async fn page(
             let mut n = (skip / size) as u64;
             let mut within = skip % size;
             position = (n as usize).saturating_mul(size);
+            let start = position;
             loop {
                 let params = [
                     ("page", Value::from(first_page + n)),
@@ -245,6 +251,7 @@ pub async fn page(
                 let a = fetch(runner, walk, &scope, &params, lookups).await?;
                 total = total.or(a.total);
                 let got = a.records.len();
+                past_the_end = got == 0 && position == start && start > 0;
                 position += got;
                 out.extend(a.records.into_iter().skip(within));
                 within = 0;
@@ -292,6 +299,18 @@ pub async fn page(
     out.truncate(count);
     let total = match (total, rest) {
         (Some(t), _) => t,
+        (None, None) if past_the_end => match memo.totals.get(&kind).await.filter(|&t| t <= position) {
+            Some(t) => t,
+            None => {
+                let start = if matches!(paging, PagingC::Offset { .. }) { Rest::Offset(0) } else { Rest::Page(0) };
+                let (counted, ended) =
+                    count_rest(runner, walk, &scope, start, max_scan + 1, lookups, (memo, kind)).await?;
+                if ended {
+                    memo.totals.insert(kind, counted).await;
+                }
+                counted
+            }
+        },
         (None, None) => {
             memo.totals.insert(kind, position).await;
             position
