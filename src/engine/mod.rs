@@ -170,7 +170,7 @@ impl MappedTarget {
                 let mut scope = self.runner.scope();
                 scope.insert("id".into(), Value::String(native_id.to_owned()));
                 let walk = paging::Walk { call, records: &m.records, total: None, paging: m.paging.as_ref() };
-                paging::collect(&self.runner, &walk, &scope, usize::MAX, &self.resolver(), None).await?.0
+                paging::collect(&self.runner, &walk, &scope, usize::MAX, &self.resolver()).await?.0
             }
         };
         let enc = self.res(ResourceKind::User).id.encoding;
@@ -337,6 +337,22 @@ impl MappedTarget {
         Ok(done)
     }
 
+    /// The resource and native record a change starts from; `members`: whether to read the
+    /// member list for the record, and whether to put it in the resource.
+    async fn read_before_change(
+        &self,
+        kind: ResourceKind,
+        scim_id: &str,
+        native_id: &str,
+        (read_members, with_members): (bool, bool),
+    ) -> Result<(scim::Resource, Value), ScimError> {
+        let record = self
+            .read_record_keeping(kind, native_id, read_members, &self.state(kind).change)
+            .await?
+            .ok_or_else(|| Self::not_found(kind, scim_id))?;
+        self.full_resource(kind, native_id, record, with_members).await
+    }
+
     async fn apply_change(&self, kind: ResourceKind, scim_id: &str, change: Change<'_>) -> Result<Patched, ScimError> {
         let res = self.res(kind);
         let schema = self.schema(kind);
@@ -363,11 +379,7 @@ impl MappedTarget {
         let with_members = kind == ResourceKind::Group && touches_members && (fast.is_none() || needs_after);
         // A `put` update sends the whole record back, members included.
         let read_members = with_members || res.update.style == UpdateStyle::Put;
-        let record = self
-            .read_record_keeping(kind, &native_id, read_members, &self.state(kind).change)
-            .await?
-            .ok_or_else(|| Self::not_found(kind, scim_id))?;
-        let (old, record) = self.full_resource(kind, &native_id, record, with_members).await?;
+        let (old, record) = self.read_before_change(kind, scim_id, &native_id, (read_members, with_members)).await?;
         let new = match change {
             Change::Patch(_) if fast.is_some() => old.clone(),
             Change::Patch(p) => {
@@ -409,12 +421,11 @@ impl MappedTarget {
         // A `put` sends the whole record back: after a trigger has changed it, the record read
         // before would write the trigger's change back over.
         if writes > 0 && res.update.style == UpdateStyle::Put {
-            let fresh = self
-                .read_record_keeping(kind, &native_id, read_members, &self.state(kind).change)
+            let members = (read_members, with_members);
+            let (_, fresh) = self
+                .read_before_change(kind, scim_id, &native_id, members)
                 .await
-                .map_err(|e| after_writes(e, writes))?
-                .ok_or_else(|| Self::not_found(kind, scim_id))?;
-            let (_, fresh) = self.full_resource(kind, &native_id, fresh, with_members).await?;
+                .map_err(|e| after_writes(e, writes))?;
             scope.insert("old".into(), fresh);
         }
         let (new, record) = (scope_new(&scope), scope_old(&scope));
@@ -890,15 +901,9 @@ impl Target for MappedTarget {
                 }
                 None => {
                     let walk = list_walk(res);
-                    let (all, _) = paging::collect(
-                        &self.runner,
-                        &walk,
-                        &self.runner.scope(),
-                        res.list.max_scan + 1,
-                        &resolver,
-                        None,
-                    )
-                    .await?;
+                    let (all, _) =
+                        paging::collect(&self.runner, &walk, &self.runner.scope(), res.list.max_scan + 1, &resolver)
+                            .await?;
                     if all.len() > res.list.max_scan {
                         return Err(ScimError::too_many(format!(
                             "the filter needs more than {} records scanned; use a filter this target translates",

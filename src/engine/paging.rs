@@ -1,5 +1,6 @@
 //! Walking native listings page by page: offset/limit, page numbers and opaque cursors.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
@@ -27,7 +28,7 @@ pub struct ListingMemo {
     cursors: Cache<(ResourceKind, u64), String>,
     /// The highest page number with a cursor stored, so that a far `startIndex` looks up no more
     /// pages than were ever walked.
-    highest: std::sync::Mutex<[u64; 2]>,
+    highest: [AtomicU64; 2],
     totals: Cache<ResourceKind, usize>,
 }
 
@@ -36,7 +37,7 @@ impl ListingMemo {
         let ttl = Duration::from_secs(300);
         ListingMemo {
             cursors: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
-            highest: std::sync::Mutex::new([0; 2]),
+            highest: [AtomicU64::new(0), AtomicU64::new(0)],
             totals: Cache::builder().max_capacity(2).time_to_live(ttl).build(),
         }
     }
@@ -48,15 +49,12 @@ impl ListingMemo {
 
     async fn remember_cursor(&self, kind: ResourceKind, page: u64, cursor: String) {
         self.cursors.insert((kind, page), cursor).await;
-        let mut highest = self.highest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let h = &mut highest[slot(kind)];
-        *h = (*h).max(page);
+        self.highest[slot(kind)].fetch_max(page, Ordering::Relaxed);
     }
 
     /// The nearest page at or before `page` whose cursor is known (page 0 needs none).
     async fn nearest_cursor(&self, kind: ResourceKind, page: u64) -> (u64, Option<String>) {
-        let highest = self.highest.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[slot(kind)];
-        let mut n = page.min(highest);
+        let mut n = page.min(self.highest[slot(kind)].load(Ordering::Relaxed));
         while n > 0 {
             if let Some(c) = self.cursors.get(&(kind, n)).await {
                 return (n, Some(c));
@@ -118,7 +116,6 @@ pub async fn collect(
     scope: &Map<String, Value>,
     max: usize,
     lookups: &dyn LookupResolver,
-    _unused: Option<()>,
 ) -> Result<(Vec<Value>, Option<usize>), ScimError> {
     let mut out = vec![];
     let mut total = None;
@@ -202,7 +199,7 @@ pub async fn page(
 ) -> Result<(Vec<Value>, usize), ScimError> {
     let scope = runner.scope();
     let Some(paging) = walk.paging else {
-        let (all, total) = collect(runner, walk, &scope, usize::MAX, lookups, None).await?;
+        let (all, total) = collect(runner, walk, &scope, usize::MAX, lookups).await?;
         let total = total.unwrap_or(all.len());
         return Ok((all.into_iter().skip(skip).take(count).collect(), total));
     };
@@ -303,12 +300,7 @@ pub async fn page(
             Some(t) => t,
             None => {
                 let start = if matches!(paging, PagingC::Offset { .. }) { Rest::Offset(0) } else { Rest::Page(0) };
-                let (counted, ended) =
-                    count_rest(runner, walk, &scope, start, max_scan + 1, lookups, (memo, kind)).await?;
-                if ended {
-                    memo.totals.insert(kind, counted).await;
-                }
-                counted
+                count_total(runner, walk, &scope, (0, start), max_scan + 1, lookups, (memo, kind)).await?
             }
         },
         (None, None) => {
@@ -321,15 +313,29 @@ pub async fn page(
             Some(t) => t,
             None => {
                 let limit = max_scan.max(position) + 1 - position;
-                let (more, ended) = count_rest(runner, walk, &scope, rest, limit, lookups, (memo, kind)).await?;
-                if ended {
-                    memo.totals.insert(kind, position + more).await;
-                }
-                position + more
+                count_total(runner, walk, &scope, (position, rest), limit, lookups, (memo, kind)).await?
             }
         },
     };
     Ok((out, total))
+}
+
+/// The length of a listing whose first `seen` records are known to be there: counts on from
+/// `rest`, up to `limit` more, and remembers the length when the count reached the end.
+async fn count_total(
+    runner: &Runner,
+    walk: &Walk<'_>,
+    scope: &Map<String, Value>,
+    (seen, rest): (usize, Rest),
+    limit: usize,
+    lookups: &dyn LookupResolver,
+    (memo, kind): (&ListingMemo, ResourceKind),
+) -> Result<usize, ScimError> {
+    let (more, ended) = count_rest(runner, walk, scope, rest, limit, lookups, (memo, kind)).await?;
+    if ended {
+        memo.totals.insert(kind, seen + more).await;
+    }
+    Ok(seen + more)
 }
 
 /// Counts the records of a listing from `rest` on, up to `limit`, without keeping them; also
